@@ -1,0 +1,190 @@
+"""The ASGI app: provider webhooks, the simulator, health, and the dashboard."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from bot import engine as bot_engine
+from bot.channels import simulator, telegram, twilio_sms
+from bot.config import Settings
+from bot.dispatch import silence_address
+from storage.db import make_engine, session_scope
+from storage.members import normalise_phone
+from storage.messages import OutboundMessage, mark_status
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 64 * 1024
+
+
+def create_app(settings: Settings, db: Engine | None = None, workers=None) -> Starlette:
+    """`workers` (a callable returning a stop function) starts the dispatcher and scheduler with the app."""
+    db = db or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        stop = workers(app) if workers else None
+        try:
+            yield
+        finally:
+            if stop:
+                stop()
+
+    def wake_dispatcher(request: Request) -> None:
+        dispatcher = getattr(request.app.state, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.wake.set()
+
+    async def read_form(request: Request) -> dict[str, str] | None:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return None
+        try:
+            form = await request.form()
+        except Exception:
+            return None
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+    async def twilio_sms_webhook(request: Request) -> Response:
+        form = await read_form(request)
+        if form is None:
+            return Response("request too large or malformed", status_code=400)
+        url = twilio_sms.public_url(settings, request.url.path, request.url.query)
+        if not twilio_sms.signature_ok(settings, url, form, request.headers.get("X-Twilio-Signature")):
+            return Response("invalid signature", status_code=403)
+        inbound = twilio_sms.inbound_from_form(form, settings)
+        if inbound is None:
+            return Response("missing From or MessageSid", status_code=400)
+        outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent")
+        wake_dispatcher(request)
+        return Response(twilio_sms.twiml([r.text for r in outcome.replies]), media_type="application/xml")
+
+    async def twilio_status_webhook(request: Request) -> Response:
+        form = await read_form(request)
+        if form is None:
+            return Response("request too large or malformed", status_code=400)
+        url = twilio_sms.public_url(settings, request.url.path, request.url.query)
+        if not twilio_sms.signature_ok(settings, url, form, request.headers.get("X-Twilio-Signature")):
+            return Response("invalid signature", status_code=403)
+        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        if not sid or status not in twilio_sms.STATUS_MAP:
+            return Response("missing MessageSid or unknown MessageStatus", status_code=400)
+        code = form.get("ErrorCode", "")
+
+        def apply() -> None:
+            with session_scope(db) as session:
+                msg = mark_status(session, sid, twilio_sms.STATUS_MAP[status],
+                                  f"twilio {status} {code}".strip() if code else "")
+                if msg is not None and code.isdigit() and int(code) in twilio_sms.PERMANENT_CODES:
+                    silence_address(session, msg, f"twilio {code}")
+
+        await run_in_threadpool(apply)
+        return Response(status_code=204)
+
+    async def telegram_webhook(request: Request) -> Response:
+        secret = settings.telegram_webhook_secret
+        if not settings.telegram_enabled or not secret or \
+                request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+            return Response("forbidden", status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("too large", status_code=413)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return Response("malformed JSON", status_code=400)
+        inbound = telegram.inbound_from_update(data)
+        if inbound is None:
+            return JSONResponse({"ok": True, "ignored": True})
+        await run_in_threadpool(bot_engine.receive, db, settings, inbound)
+        wake_dispatcher(request)
+        return JSONResponse({"ok": True})
+
+    def simulator_allowed(request: Request) -> bool:
+        if not settings.simulator or request.client is None:
+            return False
+        try:
+            return ipaddress.ip_address(request.client.host).is_loopback
+        except ValueError:
+            return request.client.host in ("testclient", "localhost")
+
+    async def simulate(request: Request) -> Response:
+        if not simulator_allowed(request):
+            return Response("not found", status_code=404)
+        try:
+            data = json.loads(await request.body())
+            sender, body = str(data["from"]), str(data.get("text", ""))
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'send JSON {"from": "+255712000001", "text": "JOIN"}'},
+                                status_code=400)
+        phone = normalise_phone(sender, settings.default_region)
+        if phone is None:
+            return JSONResponse({"error": "from must be a valid phone number"}, status_code=400)
+        inbound = bot_engine.Inbound(channel="sms", address=phone, text=body[:64 * 1024],
+                                     provider_id=simulator.provider_id())
+        outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent")
+        return JSONResponse({"replies": [r.text for r in outcome.replies], "from": phone})
+
+    async def simulator_inbox(request: Request) -> Response:
+        """Messages the bot sent to a simulated phone on its own (approvals, reminders, broadcasts)."""
+        if not simulator_allowed(request):
+            return Response("not found", status_code=404)
+        phone = normalise_phone(request.query_params.get("phone", ""), settings.default_region)
+        after = request.query_params.get("after", "0")
+        if phone is None or not after.isdigit():
+            return JSONResponse({"error": "phone and after (a message id) expected"}, status_code=400)
+
+        def fetch() -> list[dict]:
+            with session_scope(db) as session:
+                rows = session.exec(select(OutboundMessage).where(
+                    OutboundMessage.channel == "sms", OutboundMessage.address == phone,
+                    OutboundMessage.inbound_id == None,  # noqa: E711
+                    OutboundMessage.status != "queued" if settings.twilio_enabled else True,
+                    OutboundMessage.id > int(after)).order_by(OutboundMessage.id).limit(50))
+                return [{"id": r.id, "text": r.text} for r in rows]
+
+        return JSONResponse({"messages": await run_in_threadpool(fetch)})
+
+    async def home(request: Request) -> Response:
+        if not simulator_allowed(request):
+            return HTMLResponse("<h1>clusterbot</h1><p>The simulator is off.</p>")
+        return HTMLResponse((STATIC / "simulator.html").read_text(encoding="utf-8"))
+
+    async def healthz(request: Request) -> Response:
+        def ping() -> None:
+            with db.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/simulate", simulate, methods=["POST"]),
+        Route("/simulate/inbox", simulator_inbox),
+        Route("/webhooks/twilio/sms", twilio_sms_webhook, methods=["POST"]),
+        Route("/webhooks/twilio/status", twilio_status_webhook, methods=["POST"]),
+        Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.db = db
+    app.state.settings = settings
+    return app
+
+

@@ -1,0 +1,1 @@
+"""Channels turn provider requests into engine Inbounds and outbox rows into provider calls."""

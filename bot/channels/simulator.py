@@ -1,0 +1,21 @@
+"""The local simulator: a phone-like page and a terminal chat that speak to the engine as SMS would."""
+
+from __future__ import annotations
+
+import uuid
+
+from storage.messages import OutboundMessage
+
+
+def provider_id() -> str:
+    return "sim-" + uuid.uuid4().hex
+
+
+class SimulatorTransport:
+    """Stands in for an SMS provider when none is configured: messages are held for the page to fetch."""
+
+    channel = "sms"
+    rate = 1000.0
+
+    def send(self, message: OutboundMessage) -> str:
+        return f"sim-out-{message.id}"

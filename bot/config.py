@@ -1,0 +1,91 @@
+"""Settings come only from the environment (and a `.env` file when present), read once into one object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from dotenv import dotenv_values
+
+TELEGRAM_API = "https://api.telegram.org"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./clusterbot.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base: str = TELEGRAM_API
+    telegram_mode: str = "webhook"
+    simulator: bool = True
+    default_region: str = "TZ"
+    default_language: str = "en"
+    default_currency: str = "TZS"
+    timezone: str = "Africa/Dar_es_Salaam"
+    sms_rate: float = 1.0
+    telegram_rate: float = 25.0
+    flood_limit: int = 20
+    dispatch_max_attempts: int = 8
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token
+                    and (self.twilio_from_number or self.twilio_messaging_service_sid))
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv_path: str = ".env") -> Settings:
+        """Read the process environment over the `.env` file; a variable set in the shell wins."""
+        values: dict[str, str] = {}
+        if env is None:
+            if os.path.exists(dotenv_path):
+                values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+            values.update(os.environ)
+        else:
+            values.update(env)
+
+        def get(name: str, default: str = "") -> str:
+            return values.get(name, default) or default
+
+        twilio_on = bool(get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN"))
+        telegram_on = bool(get("TELEGRAM_BOT_TOKEN"))
+        return cls(
+            database_url=get("DATABASE_URL", cls.database_url),
+            public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_from_number=get("TWILIO_FROM_NUMBER"),
+            twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
+            twilio_api_base=get("TWILIO_API_BASE", cls.twilio_api_base).rstrip("/"),
+            telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
+            telegram_api_base=get("TELEGRAM_API_BASE", TELEGRAM_API).rstrip("/"),
+            telegram_mode=get("TELEGRAM_MODE", "webhook").lower(),
+            simulator=_flag(values.get("SIMULATOR"), default=not (twilio_on or telegram_on)),
+            default_region=get("DEFAULT_REGION", cls.default_region).upper(),
+            default_language=get("DEFAULT_LANGUAGE", cls.default_language).lower(),
+            default_currency=get("DEFAULT_CURRENCY", cls.default_currency).upper(),
+            timezone=get("TIMEZONE", cls.timezone),
+            sms_rate=float(get("SMS_RATE", "1")),
+            telegram_rate=float(get("TELEGRAM_RATE", "25")),
+            flood_limit=int(get("FLOOD_LIMIT", "20")),
+            dispatch_max_attempts=int(get("DISPATCH_MAX_ATTEMPTS", "8")),
+            extra=values,
+        )

@@ -1,0 +1,152 @@
+"""What a handler receives (Ctx) and returns (replies), and the command table's entry type."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot import i18n
+from bot.config import Settings
+from storage.clusters import Cluster
+from storage.db import utcnow
+from storage.members import Identity, Member
+from storage.messages import Conversation
+
+# Who may run a command.
+ANYONE = "anyone"  # strangers included
+MEMBER = "member"  # any member record, pending included
+ACTIVE = "active"  # approved members
+FACILITATOR = "facilitator"
+TREASURER = "treasurer"
+ADMIN = "admin"  # facilitator or treasurer
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Command:
+    name: str
+    handler: Callable[[Ctx], None]
+    access: str = ACTIVE
+    help: bool = True
+
+
+@dataclass
+class Flow:
+    """A guided conversation: its step handler and the steps whose answer may be any text.
+
+    At other steps a command keyword runs the command and the flow waits; at free-text steps
+    (a name, a place) only STOP, START and HELP interrupt.
+    """
+
+    handler: Callable[[Ctx], None]
+    free_text: frozenset[str] = frozenset()
+
+
+@dataclass
+class Ctx:
+    session: Session
+    settings: Settings
+    identity: Identity
+    member: Member | None
+    cluster: Cluster | None
+    lang: str
+    text: str
+    channel: str
+    now: datetime = field(default_factory=utcnow)
+    command: str = ""
+    args: str = ""
+    conversation: Conversation | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def has_buttons(self) -> bool:
+        return self.channel == "telegram"
+
+    @property
+    def region(self) -> str:
+        return self.cluster.region if self.cluster else self.settings.default_region
+
+    @property
+    def currency(self) -> str:
+        return self.cluster.currency if self.cluster else self.settings.default_currency
+
+    @property
+    def timezone(self) -> str:
+        return self.cluster.timezone if self.cluster else self.settings.timezone
+
+    def t(self, msgid: str, /, **kwargs) -> str:
+        return i18n.translate(self.lang, msgid, region=self.region, tz=self.timezone, **kwargs)
+
+    def reply(self, msgid: str, /, buttons: list[tuple[str, str]] | None = None, **kwargs) -> None:
+        """Answer in the member's language; `buttons` are (label msgid, value) for Telegram."""
+        labels = [(self.t(label), value) for label, value in (buttons or [])]
+        self.replies.append(Reply(self.t(msgid, **kwargs), labels))
+
+    def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> None:
+        """Answer with text already worded (a definition, a list built from data)."""
+        self.replies.append(Reply(text, list(buttons or [])))
+
+    def money(self, minor: int, currency: str | None = None) -> str:
+        return i18n.format_money(minor, currency or self.currency, self.lang, self.region)
+
+    def number(self, value) -> str:
+        return i18n.format_number(value, self.lang, self.region)
+
+    def when(self, moment: datetime) -> str:
+        return i18n.format_when(moment, self.lang, self.timezone, self.region)
+
+    # Conversation state lives in the database: SMS has no session and processes restart.
+    @property
+    def data(self) -> dict:
+        return json.loads(self.conversation.data) if self.conversation else {}
+
+    def start_flow(self, flow: str, step: str, data: dict | None = None) -> None:
+        if self.conversation is None:
+            self.conversation = Conversation(identity_id=self.identity.id, flow=flow, step=step)
+        self.conversation.flow = flow
+        self.set_step(step, data or {})
+
+    def set_step(self, step: str, data: dict | None = None) -> None:
+        assert self.conversation is not None, "set_step needs an open flow"
+        self.conversation.step = step
+        if data is not None:
+            self.conversation.data = json.dumps(data, ensure_ascii=False)
+        self.conversation.updated_at = self.now
+        self.session.add(self.conversation)
+
+    def end_flow(self) -> None:
+        if self.conversation is not None and self.conversation.id is not None:
+            self.session.delete(self.conversation)
+        self.conversation = None
+
+
+def refusal_for(access: str, member: Member | None) -> str | None:
+    """The reason (a msgid) a person may not run a command, or None when they may."""
+    if access == ANYONE:
+        return None
+    if member is None or member.status in ("rejected", "left"):
+        return "You are not registered. Send JOIN to register with your cluster."
+    if access == MEMBER:
+        return None
+    if member.status != "active":
+        return "Your registration is waiting for a facilitator's approval. We will tell you."
+    if access == ACTIVE:
+        return None
+    if access == FACILITATOR and member.admin_role != "facilitator":
+        return "Only a facilitator can do that."
+    if access == TREASURER and member.admin_role != "treasurer":
+        return "Only the treasurer can do that."
+    if access == ADMIN and not member.is_admin:
+        return "Only a facilitator or the treasurer can do that."
+    return None
+
+

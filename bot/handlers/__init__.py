@@ -1,0 +1,22 @@
+"""The command table: every keyword a person can send, who may send it, and the guided flows.
+
+Each domain module lists its own COMMANDS and FLOWS (and JOBS for the scheduler); this file puts them in
+one visible table. The order of MODULES is the order HELP lists commands in.
+"""
+
+from __future__ import annotations
+
+from bot.context import Command, Flow
+from bot.handlers import account, registration
+
+MODULES = (registration, account)
+
+PRIORITY = frozenset({"STOP", "START", "HELP"})
+
+COMMANDS: dict[str, Command] = {}
+FLOWS: dict[str, Flow] = {}
+for _module in MODULES:
+    for _command in _module.COMMANDS:
+        assert _command.name not in COMMANDS, f"{_command.name} registered twice"
+        COMMANDS[_command.name] = _command
+    FLOWS.update(getattr(_module, "FLOWS", {}))

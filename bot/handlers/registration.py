@@ -1,0 +1,174 @@
+"""Joining a cluster: one question per message, each answer checked, then a facilitator decides."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot import outbox, router
+from bot.context import ANYONE, FACILITATOR, Command, Ctx, Flow
+from bot.handlers.choices import buttons, pick
+from storage import members as store
+from storage.clusters import Cluster, find_by_code, only_cluster
+from storage.members import Identity, Member, MemberError, normalise_phone
+
+GENDERS = [("female", "Woman"), ("male", "Man"), ("other", "Other")]
+ROLES = [("firm", "Firm or farm"), ("government", "Government"), ("academia", "Academia"),
+         ("support", "Support organisation")]
+LANGS = [("en", "English"), ("sw", "Kiswahili"), ("fr", "Français"), ("am", "Amharic")]
+LANG_ALIASES = {"en": ["english", "kiingereza", "anglais"], "sw": ["swahili", "kiswahili"],
+                "fr": ["francais", "french", "kifaransa"], "am": ["amharic", "አማርኛ", "amharique"]}
+
+QUESTIONS = {
+    "name": "What is your full name?",
+    "business": "What is the name of your business or farm?",
+    "sector": "What does your business do? (e.g. tailoring, coffee, dairy)",
+    "location": "Where is your business? (town or village)",
+    "gender": "Are you: 1 Woman, 2 Man, 3 Other?",
+    "role": "Which are you? 1 Firm or farm, 2 Government, 3 Academia, 4 Support organisation",
+    "language": "Which language? 1 English, 2 Kiswahili, 3 Français, 4 Amharic",
+}
+CHOICES = {"gender": GENDERS, "role": ROLES, "language": LANGS}
+STEPS = list(QUESTIONS)
+TEXT_LIMITS = {"name": 60, "business": 80, "sector": 60, "location": 60}
+
+
+def join(ctx: Ctx) -> None:
+    if ctx.member is not None and ctx.member.status in ("pending", "active"):
+        ctx.reply("You are already registered with {cluster} as {number}. Send PROFILE to see your details.",
+                  cluster=ctx.cluster.name, number=ctx.member.number)
+        return
+    if ctx.args:
+        cluster = find_by_code(ctx.session, router.split_first(ctx.args)[0])
+        if cluster is None:
+            ctx.reply("There is no cluster with the code {code}. Ask your facilitator for the join code.",
+                      code=router.split_first(ctx.args)[0][:20].upper())
+            return
+    else:
+        cluster = only_cluster(ctx.session)
+        if cluster is None:
+            ctx.reply("Send JOIN and your cluster's join code, for example: JOIN MOSHI")
+            return
+    if not ctx.identity.language:
+        ctx.identity.language = ctx.lang
+        ctx.session.add(ctx.identity)
+    ctx.start_flow("join", "name", {"cluster_id": cluster.id})
+    ctx.reply("Welcome to {cluster}! We will ask 7 short questions. What is your full name?",
+              cluster=cluster.name)
+
+
+def join_step(ctx: Ctx) -> None:
+    step = ctx.conversation.step
+    data = ctx.data
+    if step in CHOICES:
+        value = pick(ctx.text, CHOICES[step], LANG_ALIASES if step == "language" else None)
+        if value is None:
+            ctx.reply("Please answer with a number from 1 to {count}.", count=len(CHOICES[step]))
+            _ask(ctx, step)
+            return
+    else:
+        value = ctx.text.strip()
+        if not 2 <= len(value) <= TEXT_LIMITS[step] or not any(ch.isalpha() for ch in value):
+            ctx.reply("Please answer in 2 to {limit} letters.", limit=TEXT_LIMITS[step])
+            return
+    data[step] = value
+    if step == "language":
+        ctx.lang = value
+    following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else None
+    if following is None:
+        _finish(ctx, data)
+        return
+    ctx.set_step(following, data)
+    _ask(ctx, following)
+
+
+def _ask(ctx: Ctx, step: str) -> None:
+    ctx.reply(QUESTIONS[step], buttons=buttons(CHOICES[step]) if step in CHOICES else None)
+
+
+def _finish(ctx: Ctx, data: dict) -> None:
+    cluster = ctx.session.get(Cluster, data["cluster_id"])
+    phone = ctx.identity.address if ctx.identity.channel == "sms" else ""
+    fields = {k: data[k] for k in ("name", "business", "sector", "location", "gender", "role")}
+    member = store.create_member(ctx.session, cluster, phone=phone, language=data["language"], **fields)
+    ctx.identity.member_id = member.id
+    ctx.identity.language = data["language"]
+    ctx.session.add(ctx.identity)
+    ctx.end_flow()
+    ctx.member, ctx.cluster = member, cluster
+    ctx.reply("Thank you, {name}! Your number is {number}. A facilitator will approve you soon.",
+              name=member.name, number=member.number)
+    for admin in store.admins(ctx.session, cluster.id, ("facilitator",)):
+        outbox.notify(ctx.session, admin, "New member {number}: {name}, {business}, {location}. "
+                      "Send APPROVE {number} or REJECT {number}.", in_cluster=cluster,
+                      number=member.number, name=member.name, business=member.business,
+                      location=member.location)
+
+
+def approve(ctx: Ctx) -> None:
+    _decide(ctx, "active")
+
+
+def reject(ctx: Ctx) -> None:
+    _decide(ctx, "rejected")
+
+
+def _decide(ctx: Ctx, status: str) -> None:
+    ref = router.split_first(ctx.args)[0]
+    if not ref:
+        ctx.reply("Send {keyword} and a member number or phone, for example: {keyword} {example}",
+                  keyword=router.keyword(ctx.command, ctx.lang), example=f"{ctx.cluster.code}-001")
+        return
+    member = store.find_member(ctx.session, ctx.cluster, ref)
+    if member is None:
+        ctx.reply("No member {ref} in your cluster.", ref=ref[:24])
+        return
+    try:
+        store.decide(ctx.session, member, status, ctx.member)
+    except MemberError:
+        ctx.reply("{number} is already {status}; nothing changed.", number=member.number,
+                  status=ctx.t(STATUS_LABELS[member.status]))
+        return
+    if status == "active":
+        ctx.reply("{number} {name} is now an active member.", number=member.number, name=member.name)
+        outbox.notify(ctx.session, member, "Welcome to {cluster}! You are now a member, number {number}. "
+                      "Send HELP to see what you can do.", in_cluster=ctx.cluster, cluster=ctx.cluster.name,
+                      number=member.number)
+    else:
+        ctx.reply("{number} {name} was not accepted.", number=member.number, name=member.name)
+        outbox.notify(ctx.session, member, "Sorry, your request to join {cluster} was not accepted. "
+                      "Please talk to your facilitator.", in_cluster=ctx.cluster,
+                      cluster=ctx.cluster.name)
+
+
+STATUS_LABELS = {"pending": "waiting for approval", "active": "active", "rejected": "not accepted",
+                 "left": "left"}
+
+
+def link(ctx: Ctx) -> None:
+    """A Telegram user shared their phone: attach this chat to the member who registered by SMS."""
+    phone = normalise_phone(ctx.args, ctx.settings.default_region)
+    owner = None
+    if phone:
+        sms = ctx.session.exec(select(Identity).where(Identity.channel == "sms", Identity.address == phone)).first()
+        owner = ctx.session.get(Member, sms.member_id) if sms and sms.member_id else None
+    if owner is None:
+        ctx.reply("No member is registered with that phone number. Send JOIN to register.")
+        return
+    if ctx.identity.member_id not in (None, owner.id):
+        ctx.reply("This chat already belongs to another member. Ask your facilitator for help.")
+        return
+    ctx.identity.member_id = owner.id
+    ctx.identity.language = owner.language
+    ctx.session.add(ctx.identity)
+    ctx.member, ctx.lang = owner, owner.language
+    ctx.reply("Linked! This Telegram chat now belongs to {name}, {number}.", name=owner.name,
+              number=owner.number)
+
+
+COMMANDS = [
+    Command("JOIN", join, access=ANYONE),
+    Command("LINK", link, access=ANYONE, help=False),
+    Command("APPROVE", approve, access=FACILITATOR),
+    Command("REJECT", reject, access=FACILITATOR),
+]
+FLOWS = {"join": Flow(join_step, free_text=frozenset({"name", "business", "sector", "location"}))}

@@ -1,0 +1,130 @@
+"""Translations and locale-aware formatting.
+
+Each language's catalog is the union of the `.po` files in `bot/locales/<lang>/LC_MESSAGES/` (one file per
+domain, so domains grow without touching each other's catalog), compiled with Babel once per process.
+"""
+
+from __future__ import annotations
+
+import copy
+import gettext
+import io
+from datetime import date, datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, get_currency_precision
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+LANGUAGES = ("en", "sw", "fr", "am")
+LANGUAGE_NAMES = {"en": "English", "sw": "Kiswahili", "fr": "Français", "am": "አማርኛ"}
+
+
+def catalog_files(lang: str) -> list[Path]:
+    return sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
+
+
+@cache
+def merged_catalog(lang: str) -> Catalog:
+    merged = Catalog(locale=lang)
+    for path in catalog_files(lang):
+        with path.open("rb") as fh:
+            for message in read_po(fh, locale=lang):
+                if message.id and message.string:
+                    merged[message.id] = message.string
+    return merged
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    if lang not in LANGUAGES or lang == "en" and not catalog_files(lang):
+        return gettext.NullTranslations()
+    buf = io.BytesIO()
+    write_mo(buf, merged_catalog(lang))
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def gettext_for(lang: str, msgid: str) -> str:
+    return translations(lang if lang in LANGUAGES else "en").gettext(msgid)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount to be worded in the reader's locale: integer minor units and an ISO currency."""
+
+    minor: int
+    currency: str
+
+
+def translate(lang: str, msgid: str, /, *, region: str = "", tz: str = "UTC", **kwargs) -> str:
+    """The message in `lang`, its `{placeholders}` filled in; Money and datetimes in the reader's locale."""
+    text = gettext_for(lang, msgid)
+    if not kwargs:
+        return text
+    values = {}
+    for key, value in kwargs.items():
+        if isinstance(value, Money):
+            value = format_money(value.minor, value.currency, lang, region)
+        elif isinstance(value, datetime):
+            value = format_when(value, lang, tz, region)
+        values[key] = value
+    return text.format(**values)
+
+
+@cache
+def babel_locale(lang: str, region: str = "") -> Locale:
+    """The most specific Babel locale for a language in a cluster's country (sw_TZ, fr_SN, am_ET...)."""
+    for ident in (f"{lang}_{region.upper()}" if region else "", lang, "en"):
+        if not ident:
+            continue
+        try:
+            return Locale.parse(ident)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse("en")
+
+
+def minor_digits(currency: str) -> int:
+    return get_currency_precision(currency.upper())
+
+
+def format_number(value, lang: str, region: str = "") -> str:
+    return format_decimal(value, locale=babel_locale(lang, region))
+
+
+def format_money(minor: int, currency: str, lang: str, region: str = "") -> str:
+    """Money from integer minor units; whole amounts drop the decimals (TSh 5,000, not TSh 5,000.00)."""
+    locale = babel_locale(lang, region)
+    digits = minor_digits(currency)
+    value = Decimal(minor).scaleb(-digits)
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (0, 0) if minor % (10 ** digits) == 0 else (digits, digits)
+    return pattern.apply(value, locale, currency=currency.upper(), currency_digits=False)
+
+
+def local_time(moment: datetime, tz: str) -> datetime:
+    return moment.astimezone(ZoneInfo(tz))
+
+
+def format_when(moment: datetime, lang: str, tz: str, region: str = "") -> str:
+    """A short local date and time, e.g. 'Tue 3 Dec 14:00' in the member's language."""
+    loc = babel_locale(lang, region)
+    local = local_time(moment, tz)
+    return f"{format_date(local, 'EEE d MMM', locale=loc)} {format_time(local, 'HH:mm', locale=loc)}"
+
+
+def format_day(day: date | datetime, lang: str, region: str = "") -> str:
+    return format_date(day, "d MMM yyyy", locale=babel_locale(lang, region))
+
+
+def format_timestamp(moment: datetime, lang: str, tz: str, region: str = "") -> str:
+    return format_datetime(local_time(moment, tz), "d MMM HH:mm", locale=babel_locale(lang, region))

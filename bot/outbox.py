@@ -1,0 +1,60 @@
+"""Putting messages in the outbox: every message the bot sends is a row before any provider sees it."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import Session
+
+from bot import i18n, sms
+from storage.clusters import Cluster
+from storage.members import Identity, Member, contact_identity
+from storage.messages import OutboundMessage
+
+UNSOLICITED = ("broadcast", "invitation", "reminder", "poll", "digest")
+
+
+def render_for_channel(channel: str, text: str) -> tuple[str, int, str]:
+    """SMS text is normalised and held to the budget; Telegram gets the text unchanged."""
+    if channel != "sms":
+        return text, 1, "UTF-8"
+    encoded = sms.encode(text)
+    if encoded.segments > sms.budget(encoded.encoding):
+        encoded = sms.encode(sms.truncate(encoded.text))
+    return encoded.text, encoded.segments, encoded.encoding
+
+
+def queue(session: Session, identity: Identity, text: str, *, kind: str = "reply",
+          buttons: list[tuple[str, str]] | None = None, member_id: int | None = None,
+          cluster_id: int | None = None, inbound_id: int | None = None, batch: str = "",
+          status: str = "queued") -> OutboundMessage:
+    body, segments, encoding = render_for_channel(identity.channel, text)
+    msg = OutboundMessage(channel=identity.channel, address=identity.address, identity_id=identity.id,
+                          member_id=member_id if member_id is not None else identity.member_id,
+                          cluster_id=cluster_id, inbound_id=inbound_id, kind=kind, batch=batch, text=body,
+                          buttons=json.dumps(buttons) if buttons and identity.channel == "telegram" else "",
+                          segments=segments, encoding=encoding, status=status)
+    session.add(msg)
+    return msg
+
+
+def notify(session: Session, member: Member, msgid: str, /, *, kind: str = "notice", batch: str = "",
+           buttons: list[tuple[str, str]] | None = None, in_cluster: Cluster | None = None,
+           **kwargs) -> OutboundMessage | None:
+    """Word a message in the member's own language and queue it to the address they last used.
+
+    Unsolicited kinds (broadcasts, invitations, reminders, polls) are not sent to a member who sent STOP.
+    Returns None when the member cannot be reached.
+    """
+    if kind in UNSOLICITED and member.opted_out:
+        return None
+    identity = contact_identity(session, member)
+    if identity is None:
+        return None
+    cluster = in_cluster
+    if cluster is None or cluster.id != member.cluster_id:
+        cluster = session.get(Cluster, member.cluster_id)
+    text = i18n.translate(member.language, msgid, region=cluster.region, tz=cluster.timezone, **kwargs)
+    labels = [(i18n.translate(member.language, label), value) for label, value in (buttons or [])]
+    return queue(session, identity, text, kind=kind, buttons=labels, member_id=member.id,
+                 cluster_id=member.cluster_id, batch=batch)

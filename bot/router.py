@@ -1,0 +1,83 @@
+"""Keywords in every supported language, matched case- and accent-insensitively, Telegram /commands too.
+
+Each domain keeps its keywords in `bot/locales/keywords/<domain>.toml`:
+
+    [JOIN]
+    en = ["join", "register"]
+    sw = ["jiunge"]
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+KEYWORDS_DIR = Path(__file__).parent / "locales" / "keywords"
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Adhérer' and 'ADHERER' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@cache
+def keyword_table() -> dict[str, dict[str, list[str]]]:
+    """{COMMAND: {lang: [keywords]}} from every domain's keyword file."""
+    table: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(KEYWORDS_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            for command, langs in tomllib.load(fh).items():
+                entry = table.setdefault(command, {})
+                for lang, words in langs.items():
+                    entry.setdefault(lang, []).extend(words)
+    return table
+
+
+@cache
+def lookup_table() -> dict[str, tuple[str, str]]:
+    """{folded keyword: (COMMAND, lang)}; the first language listed wins a shared word."""
+    lookup: dict[str, tuple[str, str]] = {}
+    for command, langs in keyword_table().items():
+        for lang, words in langs.items():
+            for word in words:
+                lookup.setdefault(fold(word), (command, lang))
+        lookup.setdefault(fold(command), (command, "en"))
+    return lookup
+
+
+def keyword(command: str, lang: str) -> str:
+    """The word a member of `lang` should type for a command, in capitals."""
+    words = keyword_table().get(command, {})
+    chosen = (words.get(lang) or words.get("en") or [command])[0]
+    return chosen.upper()
+
+
+@dataclass(frozen=True)
+class Match:
+    command: str
+    lang: str
+    args: str
+
+
+def split_first(text: str) -> tuple[str, str]:
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+def match(text: str) -> Match | None:
+    """The command a message starts with, if any, and the rest of the message as its arguments."""
+    first, rest = split_first(text)
+    if not first:
+        return None
+    if first.startswith("/"):
+        first = first[1:].split("@", 1)[0]
+    found = lookup_table().get(fold(first).strip(".,!?:;"))
+    if found is None:
+        return None
+    return Match(command=found[0], lang=found[1], args=rest)

@@ -1,0 +1,1 @@
+"""Tables and the rules that keep them true. No message text lives here."""

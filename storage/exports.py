@@ -1,0 +1,62 @@
+"""Exports: each KIND is a function giving column names and rows (streamed), for CSV, JSON and XLSX."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from storage.clusters import Cluster
+from storage.members import Member
+from storage.messages import InboundMessage, OutboundMessage
+
+Rows = tuple[list[str], Iterator[list]]
+Exporter = Callable[[Session, Cluster], Rows]
+
+
+def local(moment, cluster: Cluster) -> str:
+    """A timestamp in the cluster's timezone, ISO 8601 with offset; empty when unset."""
+    return moment.astimezone(ZoneInfo(cluster.timezone)).isoformat(timespec="seconds") if moment else ""
+
+
+def members_rows(session: Session, cluster: Cluster) -> Rows:
+    columns = ["number", "name", "phone", "business", "sector", "location", "gender", "role", "language",
+               "status", "admin_role", "committed", "opted_out", "joined_at"]
+
+    def rows():
+        for m in session.exec(select(Member).where(Member.cluster_id == cluster.id)
+                              .order_by(Member.id).execution_options(yield_per=1000)):
+            yield [m.number, m.name, m.phone, m.business, m.sector, m.location, m.gender, m.role, m.language,
+                   m.status, m.admin_role, m.committed, m.opted_out, local(m.joined_at, cluster)]
+
+    return columns, rows()
+
+
+def messages_rows(session: Session, cluster: Cluster) -> Rows:
+    """Both directions, oldest first; the cluster's messages are those of its members."""
+    columns = ["direction", "id", "at", "channel", "member_number", "kind", "status", "segments", "text",
+               "last_error"]
+    numbers = dict(session.exec(select(Member.id, Member.number).where(Member.cluster_id == cluster.id)).all())
+
+    def rows():
+        for m in session.exec(select(InboundMessage).where(InboundMessage.member_id.in_(numbers))
+                              .order_by(InboundMessage.id).execution_options(yield_per=1000)):
+            yield ["in", m.id, local(m.received_at, cluster), m.channel, numbers.get(m.member_id, ""),
+                   m.command, "received", "", m.text, ""]
+        for m in session.exec(select(OutboundMessage).where(OutboundMessage.cluster_id == cluster.id)
+                              .order_by(OutboundMessage.id).execution_options(yield_per=1000)):
+            yield ["out", m.id, local(m.created_at, cluster), m.channel, numbers.get(m.member_id, ""),
+                   m.kind, m.status, m.segments, m.text, m.last_error]
+
+    return columns, rows()
+
+
+def registry() -> dict[str, Exporter]:
+    """Every export KIND; each domain module may offer its own in an EXPORTS dict."""
+    from storage import models
+
+    kinds: dict[str, Exporter] = {"members": members_rows, "messages": messages_rows}
+    for module in models.DOMAINS:
+        kinds.update(getattr(module, "EXPORTS", {}))
+    return kinds

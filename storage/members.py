@@ -1,0 +1,265 @@
+"""Members, the addresses they write from, and the rules of joining a cluster."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import phonenumbers
+from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
+
+from storage import audit
+from storage.clusters import Cluster
+from storage.db import utcnow
+
+LANGUAGES = ("en", "sw", "fr", "am")
+GENDERS = ("female", "male", "other")
+ROLES = ("firm", "government", "academia", "support")
+STATUSES = ("pending", "active", "rejected", "left")
+ADMIN_ROLES = ("member", "facilitator", "treasurer")
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("cluster_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="clusters.id", index=True)
+    number: str = Field(max_length=32, index=True)
+    name: str = Field(default="", max_length=80)
+    business: str = Field(default="", max_length=80)
+    sector: str = Field(default="", max_length=60, index=True)
+    location: str = Field(default="", max_length=60, index=True)
+    gender: str = Field(default="", max_length=10)
+    role: str = Field(default="", max_length=12)
+    language: str = Field(default="en", max_length=5)
+    status: str = Field(default="pending", max_length=10, index=True)
+    admin_role: str = Field(default="member", max_length=12)
+    committed: bool = False
+    opted_out: bool = False
+    phone: str = Field(default="", max_length=20, index=True)
+    joined_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.admin_role in ("facilitator", "treasurer")
+
+
+class Identity(SQLModel, table=True):
+    """One address (an E.164 phone on SMS, a chat id on Telegram); several may belong to one member."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=12)
+    address: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    language: str = Field(default="", max_length=5)
+    opted_out: bool = False
+    opt_out_reason: str = Field(default="", max_length=120)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MemberError(ValueError):
+    """A membership rule refused the change; `code` names the rule for the handler's wording."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(detail or code)
+        self.code = code
+
+
+def normalise_phone(raw: str, region: str) -> str | None:
+    """E.164 form of a phone number written any usual way, or None if it is not a valid number."""
+    text = (raw or "").strip()
+    if not text or len(text) > 32:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def get_or_create_identity(session: Session, channel: str, address: str) -> Identity:
+    identity = session.exec(
+        select(Identity).where(Identity.channel == channel, Identity.address == address)).first()
+    if identity is None:
+        identity = Identity(channel=channel, address=address)
+        session.add(identity)
+        session.flush()
+    return identity
+
+
+def next_member_number(session: Session, cluster: Cluster) -> str:
+    count = session.exec(select(func.count()).select_from(Member).where(Member.cluster_id == cluster.id)).one()
+    n = count + 1
+    while session.exec(select(Member.id).where(Member.cluster_id == cluster.id,
+                                               Member.number == f"{cluster.code}-{n:03d}")).first():
+        n += 1
+    return f"{cluster.code}-{n:03d}"
+
+
+def create_member(session: Session, cluster: Cluster, *, phone: str = "", status: str = "pending",
+                  language: str | None = None, **fields) -> Member:
+    member = Member(cluster_id=cluster.id, number=next_member_number(session, cluster), phone=phone,
+                    status=status, language=language or cluster.language, **fields)
+    session.add(member)
+    session.flush()
+    if phone:
+        identity = get_or_create_identity(session, "sms", phone)
+        if identity.member_id not in (None, member.id):
+            raise MemberError("phone_taken", phone)
+        identity.member_id = member.id
+        session.add(identity)
+    return member
+
+
+def find_member(session: Session, cluster: Cluster, ref: str) -> Member | None:
+    """A member named by member number or phone number, within one cluster."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    member = session.exec(select(Member).where(Member.cluster_id == cluster.id,
+                                               func.upper(Member.number) == ref.upper())).first()
+    if member is None and ref.isdigit():
+        member = session.exec(select(Member).where(
+            Member.cluster_id == cluster.id, Member.number == f"{cluster.code}-{int(ref):03d}")).first()
+    if member is None:
+        phone = normalise_phone(ref, cluster.region)
+        if phone:
+            member = session.exec(select(Member).where(Member.cluster_id == cluster.id,
+                                                       Member.phone == phone)).first()
+    return member
+
+
+def decide(session: Session, member: Member, status: str, actor: Member) -> Member:
+    """Approve or reject a pending member; only a facilitator of the member's cluster may."""
+    if actor.cluster_id != member.cluster_id or not actor.is_admin:
+        raise MemberError("not_allowed")
+    if member.status == status:
+        raise MemberError("already", status)
+    if member.status not in ("pending", "rejected") and status == "active":
+        raise MemberError("not_pending", member.status)
+    if member.status != "pending" and status == "rejected":
+        raise MemberError("not_pending", member.status)
+    member.status = status
+    member.decided_at = utcnow()
+    session.add(member)
+    audit.record(session, "member." + ("approve" if status == "active" else "reject"),
+                 cluster_id=member.cluster_id, actor_member_id=actor.id, subject=member.number)
+    return member
+
+
+def admins(session: Session, cluster_id: int, roles: tuple[str, ...] = ("facilitator", "treasurer")) -> list[Member]:
+    return list(session.exec(select(Member).where(Member.cluster_id == cluster_id,
+                                                  Member.admin_role.in_(roles),
+                                                  Member.status == "active")))
+
+
+def contact_identity(session: Session, member: Member) -> Identity | None:
+    """The address a member last wrote from and that still accepts messages."""
+    return session.exec(select(Identity).where(Identity.member_id == member.id,
+                                               Identity.opted_out == False)  # noqa: E712
+                        .order_by(Identity.last_seen_at.desc(), Identity.id.desc())).first()
+
+
+def set_admin(session: Session, cluster: Cluster, phone: str, role: str, actor: str = "cli") -> Member:
+    """Make the holder of a phone a facilitator or treasurer, creating an active member if needed."""
+    if role not in ("facilitator", "treasurer"):
+        raise MemberError("bad_role", role)
+    member = session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.phone == phone)).first()
+    if member is None:
+        identity = session.exec(select(Identity).where(Identity.channel == "sms",
+                                                       Identity.address == phone)).first()
+        if identity and identity.member_id:
+            raise MemberError("other_cluster", phone)
+        member = create_member(session, cluster, phone=phone, status="active", role="support")
+    member.admin_role = role
+    member.status = "active"
+    session.add(member)
+    audit.record(session, "member.set_admin", cluster_id=cluster.id, actor=actor, subject=member.number,
+                 role=role)
+    return member
+
+
+IMPORT_COLUMNS = {
+    "phone": ("phone", "phone number", "mobile", "msisdn", "simu", "namba ya simu", "telephone", "téléphone",
+              "tel"),
+    "name": ("name", "full name", "jina", "nom"),
+    "business": ("business", "company", "firm", "biashara", "entreprise"),
+    "sector": ("sector", "sekta", "secteur", "activity"),
+    "location": ("location", "town", "village", "mahali", "lieu", "ville"),
+    "gender": ("gender", "sex", "jinsia", "sexe", "genre"),
+    "role": ("role", "category", "type", "aina", "catégorie", "categorie"),
+    "language": ("language", "lang", "lugha", "langue"),
+}
+GENDER_WORDS = {"female": ("f", "female", "woman", "w", "mwanamke", "ke", "femme"),
+                "male": ("m", "male", "man", "mwanaume", "me", "homme", "h"),
+                "other": ("other", "o", "x", "nyingine", "autre")}
+ROLE_WORDS = {"firm": ("firm", "farm", "firm/farm", "business", "company", "sme", "farmer", "biashara",
+                       "entreprise"),
+              "government": ("government", "gov", "serikali", "gouvernement", "public"),
+              "academia": ("academia", "university", "research", "chuo", "université", "universite"),
+              "support": ("support", "support organisation", "support organization", "ngo", "association")}
+
+
+def _canonical(value: str, words: dict[str, tuple[str, ...]]) -> str | None:
+    folded = value.strip().lower()
+    for key, options in words.items():
+        if folded == key or folded in options:
+            return key
+    return None
+
+
+def import_rows(session: Session, cluster: Cluster, rows: list[dict[str, str]], actor: str = "import"
+                ) -> tuple[list[Member], list[tuple[int, str]]]:
+    """Create active members from a member list; a row that fails is reported and nothing of it stored.
+
+    Row numbers in the report count the header as row 1, as a spreadsheet shows them.
+    """
+    created: list[Member] = []
+    errors: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(rows, start=2):
+        row = {k: ("" if v is None else str(v)).strip() for k, v in raw.items()}
+        if not any(row.values()):
+            continue
+        phone = normalise_phone(row.get("phone", ""), cluster.region)
+        problem = None
+        if phone is None:
+            problem = f"phone '{row.get('phone', '')}' is not a valid number"
+        elif phone in seen:
+            problem = f"phone {phone} appears twice in the file"
+        elif session.exec(select(Identity).where(Identity.channel == "sms", Identity.address == phone,
+                                                 Identity.member_id != None)).first():  # noqa: E711
+            problem = f"phone {phone} is already a member"
+        elif not 2 <= len(row.get("name", "")) <= 80:
+            problem = "name is missing or longer than 80 characters"
+        gender = _canonical(row.get("gender", ""), GENDER_WORDS) if row.get("gender") else ""
+        role = _canonical(row.get("role", ""), ROLE_WORDS) if row.get("role") else "firm"
+        language = (row.get("language") or cluster.language).lower()[:2]
+        if problem is None and gender is None:
+            problem = f"gender '{row['gender']}' is not one of female, male, other"
+        if problem is None and role is None:
+            problem = f"role '{row['role']}' is not one of firm, government, academia, support"
+        if problem is None and language not in LANGUAGES:
+            problem = f"language '{row['language']}' is not one of {', '.join(LANGUAGES)}"
+        if problem is None and any(len(row.get(k, "")) > 80 for k in ("business", "sector", "location")):
+            problem = "business, sector or location is longer than 80 characters"
+        if problem:
+            errors.append((index, problem))
+            continue
+        seen.add(phone)
+        member = create_member(session, cluster, phone=phone, status="active", language=language,
+                               name=row["name"], business=row.get("business", ""),
+                               sector=row.get("sector", ""), location=row.get("location", ""),
+                               gender=gender, role=role)
+        created.append(member)
+    if created:
+        audit.record(session, "member.import", cluster_id=cluster.id, actor=actor, subject=f"{len(created)} rows",
+                     rejected=len(errors))
+    return created, errors

@@ -1,0 +1,147 @@
+"""Shared fixtures: a real SQLite file per test, the ASGI app over HTTP, signed Twilio webhooks."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from sqlmodel import select
+from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.engine import Inbound, receive
+from storage.clusters import Cluster, create_cluster
+from storage.db import make_engine, migrate, session_scope
+from storage.members import Member, create_member
+from storage.messages import OutboundMessage
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE = "https://bot.example.org"
+_sid = itertools.count(1)
+
+
+def next_sid(prefix: str = "SM") -> str:
+    return f"{prefix}{next(_sid):032x}"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """One migrated database file, copied for each test: migrations run once per session."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path, template_db) -> Settings:
+    path = tmp_path / "clusterbot.db"
+    shutil.copy(template_db, path)
+    return Settings(database_url=f"sqlite:///{path}", public_base_url=PUBLIC_BASE,
+                    twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
+                    twilio_from_number="+15005550006", simulator=True, flood_limit=30)
+
+
+@pytest.fixture
+def db(settings):
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(settings, db):
+    return create_app(settings, db)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+        yield c
+
+
+def sign(params: dict[str, str], path: str = "/webhooks/twilio/sms", token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(PUBLIC_BASE + path, params)
+
+
+def twiml_texts(xml: str) -> list[str]:
+    return [m.text or "" for m in ET.fromstring(xml).iter("Message")]
+
+
+class Phone:
+    """A basic phone texting the bot through the signed Twilio webhook."""
+
+    def __init__(self, client: TestClient, number: str):
+        self.client, self.number = client, number
+
+    def send(self, text: str, sid: str | None = None) -> list[str]:
+        params = {"From": self.number, "To": "+15005550006", "Body": text, "MessageSid": sid or next_sid()}
+        r = self.client.post("/webhooks/twilio/sms", data=params,
+                             headers={"X-Twilio-Signature": sign(params)})
+        assert r.status_code == 200, r.text
+        return twiml_texts(r.text)
+
+    def last(self, text: str) -> str:
+        replies = self.send(text)
+        assert len(replies) == 1, replies
+        return replies[0]
+
+
+@pytest.fixture
+def phone(client):
+    return lambda number: Phone(client, number)
+
+
+@pytest.fixture
+def cluster(db) -> Cluster:
+    with session_scope(db) as s:
+        return create_cluster(s, "Moshi Tailors", "MOSHI", language="en", currency="TZS",
+                              timezone="Africa/Dar_es_Salaam", region="TZ")
+
+
+@pytest.fixture
+def add_member(db, cluster):
+    """Create a member directly (as an import would): add_member("+255712000001", admin_role=...)."""
+
+    def make(phone: str, *, status: str = "active", admin_role: str = "member", language: str = "en",
+             cluster_obj: Cluster | None = None, **fields) -> Member:
+        target = cluster_obj or cluster
+        defaults = dict(name="Test Member", business="Shop", sector="tailoring", location="Moshi",
+                        gender="female", role="firm")
+        defaults.update(fields)
+        with session_scope(db) as s:
+            m = create_member(s, s.get(Cluster, target.id), phone=phone, status=status, language=language,
+                              **defaults)
+            m.admin_role = admin_role
+            s.add(m)
+        return m
+
+    return make
+
+
+def say(db, settings, address: str, text: str, *, channel: str = "sms", now: datetime | None = None) -> list[str]:
+    """Talk to the engine directly (no HTTP): the replies' texts."""
+    outcome = receive(db, settings, Inbound(channel, address, text, next_sid("T")), now=now, reply_status="sent")
+    return [r.text for r in outcome.replies]
+
+
+def outbox(db, address: str | None = None, *, kind: str | None = None) -> list[OutboundMessage]:
+    """Messages queued or sent other than direct replies, oldest first."""
+    with session_scope(db) as s:
+        stmt = select(OutboundMessage).where(OutboundMessage.inbound_id == None)  # noqa: E711
+        if address:
+            stmt = stmt.where(OutboundMessage.address == address)
+        if kind:
+            stmt = stmt.where(OutboundMessage.kind == kind)
+        return list(s.exec(stmt.order_by(OutboundMessage.id)))
+
+
+def with_settings(settings: Settings, **changes) -> Settings:
+    return replace(settings, **changes)
