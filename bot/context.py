@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot import i18n
 from bot.config import Settings
+from bot.i18n import N_
 from storage.clusters import Cluster
 from storage.db import utcnow
 from storage.members import Identity, Member
@@ -134,19 +135,19 @@ def refusal_for(access: str, member: Member | None) -> str | None:
     if access == ANYONE:
         return None
     if member is None or member.status in ("rejected", "left"):
-        return "You are not registered. Send JOIN to register with your cluster."
+        return N_("You are not registered. Send JOIN to register with your cluster.")
     if access == MEMBER:
         return None
     if member.status != "active":
-        return "Your registration is waiting for a facilitator's approval. We will tell you."
+        return N_("Your registration is waiting for a facilitator's approval. We will tell you.")
     if access == ACTIVE:
         return None
     if access == FACILITATOR and member.admin_role != "facilitator":
-        return "Only a facilitator can do that."
+        return N_("Only a facilitator can do that.")
     if access == TREASURER and member.admin_role != "treasurer":
-        return "Only the treasurer can do that."
+        return N_("Only the treasurer can do that.")
     if access == ADMIN and not member.is_admin:
-        return "Only a facilitator or the treasurer can do that."
+        return N_("Only a facilitator or the treasurer can do that.")
     return None
 
 

@@ -5,8 +5,20 @@ DOMAINS lists the modules whose EXPORTS (and other per-domain tables) the rest o
 
 from sqlmodel import SQLModel
 
-from storage import audit, clusters, members, messages, schedule
+from storage import (
+    audit,
+    broadcasts,
+    clusters,
+    events,
+    glossary,
+    members,
+    messages,
+    polls,
+    purchases,
+    savings,
+    schedule,
+)
 
-DOMAINS = (clusters, members, messages, schedule, audit)
+DOMAINS = (clusters, members, messages, schedule, audit, glossary, events, purchases, savings, polls, broadcasts)
 
 metadata = SQLModel.metadata

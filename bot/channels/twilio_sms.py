@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Twilio error codes that will not get better by retrying.
 OPT_OUT_CODES = {21610}  # the recipient replied STOP at the carrier
-PERMANENT_CODES = {21211, 21614, 21612, 21408, 21606, 21610, 30003, 30004, 30005, 30006, 30007, 21408}
+PERMANENT_CODES = {21211, 21614, 21612, 21408, 21606, 21610, 30003, 30004, 30005, 30006, 30007}
 STATUS_MAP = {"accepted": "queued", "queued": "queued", "sending": "sent", "sent": "sent",
               "delivered": "delivered", "undelivered": "failed", "failed": "failed", "read": "delivered"}
 

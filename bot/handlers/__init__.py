@@ -7,9 +7,9 @@ one visible table. The order of MODULES is the order HELP lists commands in.
 from __future__ import annotations
 
 from bot.context import Command, Flow
-from bot.handlers import account, registration
+from bot.handlers import account, admin, events, glossary, polls, purchases, registration, savings
 
-MODULES = (registration, account)
+MODULES = (registration, account, glossary, events, purchases, savings, polls, admin)
 
 PRIORITY = frozenset({"STOP", "START", "HELP"})
 

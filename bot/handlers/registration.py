@@ -7,25 +7,26 @@ from sqlmodel import select
 from bot import outbox, router
 from bot.context import ANYONE, FACILITATOR, Command, Ctx, Flow
 from bot.handlers.choices import buttons, pick
+from bot.i18n import N_
 from storage import members as store
 from storage.clusters import Cluster, find_by_code, only_cluster
 from storage.members import Identity, Member, MemberError, normalise_phone
 
-GENDERS = [("female", "Woman"), ("male", "Man"), ("other", "Other")]
-ROLES = [("firm", "Firm or farm"), ("government", "Government"), ("academia", "Academia"),
-         ("support", "Support organisation")]
-LANGS = [("en", "English"), ("sw", "Kiswahili"), ("fr", "Français"), ("am", "Amharic")]
+GENDERS = [("female", N_("Woman")), ("male", N_("Man")), ("other", N_("Other"))]
+ROLES = [("firm", N_("Firm or farm")), ("government", N_("Government")), ("academia", N_("Academia")),
+         ("support", N_("Support organisation"))]
+LANGS = [("en", N_("English")), ("sw", N_("Kiswahili")), ("fr", N_("Français")), ("am", N_("Amharic"))]
 LANG_ALIASES = {"en": ["english", "kiingereza", "anglais"], "sw": ["swahili", "kiswahili"],
                 "fr": ["francais", "french", "kifaransa"], "am": ["amharic", "አማርኛ", "amharique"]}
 
 QUESTIONS = {
-    "name": "What is your full name?",
-    "business": "What is the name of your business or farm?",
-    "sector": "What does your business do? (e.g. tailoring, coffee, dairy)",
-    "location": "Where is your business? (town or village)",
-    "gender": "Are you: 1 Woman, 2 Man, 3 Other?",
-    "role": "Which are you? 1 Firm or farm, 2 Government, 3 Academia, 4 Support organisation",
-    "language": "Which language? 1 English, 2 Kiswahili, 3 Français, 4 Amharic",
+    "name": N_("What is your full name?"),
+    "business": N_("What is the name of your business or farm?"),
+    "sector": N_("What does your business do? (e.g. tailoring, coffee, dairy)"),
+    "location": N_("Where is your business? (town or village)"),
+    "gender": N_("Are you: 1 Woman, 2 Man, 3 Other?"),
+    "role": N_("Which are you? 1 Firm or farm, 2 Government, 3 Academia, 4 Support organisation"),
+    "language": N_("Which language? 1 English, 2 Kiswahili, 3 Français, 4 Amharic"),
 }
 CHOICES = {"gender": GENDERS, "role": ROLES, "language": LANGS}
 STEPS = list(QUESTIONS)
@@ -140,8 +141,8 @@ def _decide(ctx: Ctx, status: str) -> None:
                       cluster=ctx.cluster.name)
 
 
-STATUS_LABELS = {"pending": "waiting for approval", "active": "active", "rejected": "not accepted",
-                 "left": "left"}
+STATUS_LABELS = {"pending": N_("waiting for approval"), "active": N_("active"),
+                 "rejected": N_("not accepted"), "left": N_("left")}
 
 
 def link(ctx: Ctx) -> None:

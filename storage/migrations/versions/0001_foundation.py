@@ -1,7 +1,7 @@
 """foundation: clusters, members, identities, messages, audit
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 """
 
 import sqlalchemy as sa

@@ -1,0 +1,3 @@
+"""Scaffold: filled in by the admin work in progress."""
+
+COMMANDS: list = []

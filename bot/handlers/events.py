@@ -1,0 +1,3 @@
+"""Scaffold: filled in by the events work in progress."""
+
+COMMANDS: list = []

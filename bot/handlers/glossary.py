@@ -1,0 +1,3 @@
+"""Scaffold: filled in by the glossary work in progress."""
+
+COMMANDS: list = []

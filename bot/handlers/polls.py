@@ -1,0 +1,3 @@
+"""Scaffold: filled in by the polls work in progress."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""Scaffold: filled in by the purchases work in progress."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""Scaffold: filled in by the savings work in progress."""
+
+COMMANDS: list = []

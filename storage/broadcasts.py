@@ -1,0 +1,1 @@
+"""Scaffold: filled in by the broadcasts work in progress."""

@@ -1,0 +1,1 @@
+"""Scaffold: filled in by the glossary work in progress."""
