@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import datetime
 
 import pytest
+from sqlalchemy import make_url, text
 from sqlmodel import select
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
@@ -30,21 +32,77 @@ def next_sid(prefix: str = "SM") -> str:
     return f"{prefix}{next(_sid):032x}"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=["sqlite", "postgres"], default=os.environ.get("TEST_DB", "sqlite"),
+                     help="database backend for the tests; postgres needs TEST_DATABASE_URL "
+                          "(scripts/with-postgres sets it)")
+
+
+def pytest_report_header(config):
+    return f"clusterbot database backend: {config.getoption('--db')}"
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    """One migrated database file, copied for each test: migrations run once per session."""
+def backend(request) -> str:
+    return request.config.getoption("--db")
+
+
+def _admin_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.exit("--db postgres needs TEST_DATABASE_URL=postgresql+psycopg://... (see scripts/with-postgres)", 2)
+    return url
+
+
+def _pg_url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, backend):
+    """One migrated database, copied for each test: migrations run once per session."""
+    if backend == "postgres":
+        admin = make_engine(_admin_url())
+        name = f"cb_template_{os.getpid()}"
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(_pg_url(_admin_url(), name))
+        migrate(engine)
+        engine.dispose()
+        yield name
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     engine.dispose()
-    return path
+    yield path
 
 
 @pytest.fixture
-def settings(tmp_path, template_db) -> Settings:
+def database_url(tmp_path, template_db, backend):
+    """A fresh database for one test: a copied SQLite file, or a PostgreSQL database from the template."""
+    if backend == "postgres":
+        name = f"cb_test_{os.getpid()}_{next(_sid)}"
+        admin = make_engine(_admin_url())
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+        yield _pg_url(_admin_url(), name)
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
     path = tmp_path / "clusterbot.db"
     shutil.copy(template_db, path)
-    return Settings(database_url=f"sqlite:///{path}", public_base_url=PUBLIC_BASE,
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, public_base_url=PUBLIC_BASE,
                     twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
                     twilio_from_number="+15005550006", simulator=True, flood_limit=30)
 
