@@ -202,6 +202,56 @@ def cmd_import_members(args, cli: Cli) -> None:
         print(f"row {row}: {reason}")
 
 
+def _find_member(session, cli: Cli, args):
+    from storage.members import find_member
+
+    cluster = cli.cluster(session, args.cluster)
+    member = find_member(session, cluster, args.member)
+    if member is None:
+        raise CliError(f"no member {args.member} in {cluster.name}")
+    return member
+
+
+def cmd_member_export(args, cli: Cli) -> None:
+    import json
+
+    from storage.privacy import export_member
+
+    with session_scope(cli.db) as session:
+        data = export_member(session, _find_member(session, cli, args))
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=1, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_member_forget(args, cli: Cli) -> None:
+    from storage.privacy import forget_member
+
+    if not args.yes:
+        raise CliError("this erases the member's personal data for good: add --yes to confirm")
+    with session_scope(cli.db) as session:
+        member = _find_member(session, cli, args)
+        forget_member(session, member)
+        print(f"member {member.number} forgotten; amounts on record are kept under the anonymous number")
+
+
+def cmd_backup(args, cli: Cli) -> None:
+    import sqlite3
+
+    if cli.db.dialect.name != "sqlite":
+        raise CliError("backup copies the embedded SQLite database; for PostgreSQL use pg_dump (see README)")
+    target = Path(args.path)
+    if target.exists():
+        raise CliError(f"{target} exists: choose a new file")
+    source = sqlite3.connect(cli.db.url.database)
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    print(f"backup written to {target}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterbot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -249,6 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--cluster")
     p.set_defaults(func=cmd_import_members)
+
+    member = sub.add_parser("member", help="one member's data").add_subparsers(dest="action", required=True)
+    p = member.add_parser("export", help="everything held about one member, as JSON")
+    p.add_argument("member", help="phone or member number")
+    p.add_argument("--cluster")
+    p.set_defaults(func=cmd_member_export)
+    p = member.add_parser("forget", help="erase a member's personal data, keeping amounts anonymously")
+    p.add_argument("member", help="phone or member number")
+    p.add_argument("--cluster")
+    p.add_argument("--yes", action="store_true")
+    p.set_defaults(func=cmd_member_forget)
+
+    p = sub.add_parser("backup", help="copy the SQLite database safely while it runs")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_backup)
 
     from bot.handlers import MODULES
 

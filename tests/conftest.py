@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import datetime
@@ -15,6 +17,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
+from bot import cli
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Inbound, receive
@@ -203,3 +206,18 @@ def outbox(db, address: str | None = None, *, kind: str | None = None) -> list[O
 
 def with_settings(settings: Settings, **changes) -> Settings:
     return replace(settings, **changes)
+
+
+@pytest.fixture
+def cli_run(settings, monkeypatch, capsysbinary):
+    """Run `clusterbot ...` in-process against the test database: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DEFAULT_REGION", "TZ")
+
+    def invoke(*argv, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = cli.main(list(argv))
+        out, err = capsysbinary.readouterr()
+        return code, out.decode(), err.decode()
+
+    return invoke

@@ -3,36 +3,19 @@
 import csv
 import io
 import json
-import sys
 
-import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from bot import cli
 from storage.db import session_scope
 from storage.members import Member
 
 
-@pytest.fixture
-def run(settings, monkeypatch, capsysbinary):
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("DEFAULT_REGION", "TZ")
-
-    def invoke(*argv, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = cli.main(list(argv))
-        out, err = capsysbinary.readouterr()
-        return code, out.decode(), err.decode()
-
-    return invoke
-
-
-def test_cluster_create_and_facilitator_add(run, db):
-    assert run("cluster", "create", "Moshi Tailors", "--code", "moshi")[0] == 0
-    code, _, err = run("cluster", "create", "Other", "--code", "MOSHI")
+def test_cluster_create_and_facilitator_add(cli_run, db):
+    assert cli_run("cluster", "create", "Moshi Tailors", "--code", "moshi")[0] == 0
+    code, _, err = cli_run("cluster", "create", "Other", "--code", "MOSHI")
     assert code == 2 and "already used" in err
-    code, out, _ = run("facilitator", "add", "0712 000 009", "--role", "treasurer")
+    code, out, _ = cli_run("facilitator", "add", "0712 000 009", "--role", "treasurer")
     assert code == 0 and "+255712000009" in out
     with session_scope(db) as s:
         m = s.exec(select(Member).where(Member.phone == "+255712000009")).one()
@@ -48,11 +31,11 @@ Bad Gender;0712000005;Shop;retail;Moshi;maybe;firm;en
 """
 
 
-def test_import_members_csv_reports_rejected_rows_and_stores_none_of_them(run, db, tmp_path):
-    run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
+def test_import_members_csv_reports_rejected_rows_and_stores_none_of_them(cli_run, db, tmp_path):
+    cli_run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
     path = tmp_path / "members.csv"
     path.write_text(MEMBER_CSV, encoding="utf-8")
-    code, out, _ = run("import", "members", str(path))
+    code, out, _ = cli_run("import", "members", str(path))
     assert code == 0
     assert "imported 2 members" in out and "3 rows rejected" in out
     assert "row 4: phone '12' is not a valid number" in out
@@ -62,12 +45,12 @@ def test_import_members_csv_reports_rejected_rows_and_stores_none_of_them(run, d
         members = {m.phone: m for m in s.exec(select(Member))}
     assert set(members) == {"+255712000001", "+255712000002"}
     assert members["+255712000001"].language == "sw" and members["+255712000001"].gender == "female"
-    code, out, _ = run("import", "members", str(path))
+    code, out, _ = cli_run("import", "members", str(path))
     assert "imported 0 members" in out and "already a member" in out
 
 
-def test_import_members_xlsx_with_numeric_phone_cells(run, db, tmp_path):
-    run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
+def test_import_members_xlsx_with_numeric_phone_cells(cli_run, db, tmp_path):
+    cli_run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
     book = Workbook()
     sheet = book.active
     sheet.append(["Name", "Gender", "Phone", "Location"])
@@ -75,36 +58,36 @@ def test_import_members_xlsx_with_numeric_phone_cells(run, db, tmp_path):
     sheet.append(["Juma Said", "M", "0712000004", "Hai"])
     path = tmp_path / "members.xlsx"
     book.save(path)
-    code, out, _ = run("import", "members", str(path))
+    code, out, _ = cli_run("import", "members", str(path))
     assert code == 0 and "imported 2 members" in out, out
 
 
-def test_export_members_csv_and_json_parse_back(run, tmp_path):
-    run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
+def test_export_members_csv_and_json_parse_back(cli_run, tmp_path):
+    cli_run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
     path = tmp_path / "m.csv"
     path.write_text(MEMBER_CSV, encoding="utf-8")
-    run("import", "members", str(path))
-    _, out, _ = run("export", "members", "--format", "csv")
+    cli_run("import", "members", str(path))
+    _, out, _ = cli_run("export", "members", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["name"] for r in rows] == ["Asha Juma", "Baraka Mushi"]
     assert rows[0]["joined_at"].endswith("+03:00")
-    _, out, _ = run("export", "members", "--format", "json")
+    _, out, _ = cli_run("export", "members", "--format", "json")
     assert [r["phone"] for r in json.loads(out)] == ["+255712000001", "+255712000002"]
-    code, _, err = run("export", "nonsense")
+    code, _, err = cli_run("export", "nonsense")
     assert code == 2 and "unknown kind" in err
 
 
-def test_chat_talks_as_a_phone(run):
-    run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
-    code, out, _ = run("chat", "--from", "0712000001", stdin="JIUNGE\nAsha Juma\n\n")
+def test_chat_talks_as_a_phone(cli_run):
+    cli_run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
+    code, out, _ = cli_run("chat", "--from", "0712000001", stdin="JIUNGE\nAsha Juma\n\n")
     assert code == 0
     lines = [line for line in out.splitlines() if line.startswith("< ")]
     assert len(lines) == 2 and "Moshi Tailors" in lines[0]
 
 
-def test_commands_need_a_cluster_when_several_exist(run):
-    run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
-    run("cluster", "create", "Dakar Fish", "--code", "DAKAR", "--region", "SN", "--currency", "XOF")
-    code, _, err = run("facilitator", "add", "0712000009")
+def test_commands_need_a_cluster_when_several_exist(cli_run):
+    cli_run("cluster", "create", "Moshi Tailors", "--code", "MOSHI")
+    cli_run("cluster", "create", "Dakar Fish", "--code", "DAKAR", "--region", "SN", "--currency", "XOF")
+    code, _, err = cli_run("facilitator", "add", "0712000009")
     assert code == 2 and "--cluster" in err
-    assert run("facilitator", "add", "771234567", "--cluster", "dakar")[0] == 0
+    assert cli_run("facilitator", "add", "771234567", "--cluster", "dakar")[0] == 0
