@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, Session, SQLModel, UniqueConstraint, select
+from sqlmodel import Field, Index, Session, SQLModel, UniqueConstraint, select
 
 from storage.db import utcnow
 
@@ -13,11 +13,12 @@ OUTBOX_STATUSES = ("queued", "sent", "delivered", "failed")
 
 class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),
+                      Index("ix_inbound_messages_address_time", "address", "received_at"))
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=12)
     provider_id: str = Field(max_length=64)
-    address: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64)
     identity_id: int | None = Field(default=None, foreign_key="identities.id", index=True)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
     text: str = Field(default="")
@@ -27,6 +28,7 @@ class InboundMessage(SQLModel, table=True):
 
 class OutboundMessage(SQLModel, table=True):
     __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_due", "status", "channel", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=12, index=True)
     address: str = Field(max_length=64, index=True)

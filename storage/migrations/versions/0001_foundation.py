@@ -128,7 +128,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'provider_id')
     )
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_inbound_messages_address'), ['address'], unique=False)
+        batch_op.create_index('ix_inbound_messages_address_time', ['address', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_messages_identity_id'), ['identity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_messages_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_messages_received_at'), ['received_at'], unique=False)
@@ -172,11 +172,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbound_messages_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_messages_provider_id'), ['provider_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbound_messages_status'), ['status'], unique=False)
+        batch_op.create_index('ix_outbound_messages_due', ['status', 'channel', 'next_attempt_at'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbound_messages_due')
         batch_op.drop_index(batch_op.f('ix_outbound_messages_status'))
         batch_op.drop_index(batch_op.f('ix_outbound_messages_provider_id'))
         batch_op.drop_index(batch_op.f('ix_outbound_messages_next_attempt_at'))
@@ -193,7 +195,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_messages_received_at'))
         batch_op.drop_index(batch_op.f('ix_inbound_messages_member_id'))
         batch_op.drop_index(batch_op.f('ix_inbound_messages_identity_id'))
-        batch_op.drop_index(batch_op.f('ix_inbound_messages_address'))
+        batch_op.drop_index('ix_inbound_messages_address_time')
 
     op.drop_table('inbound_messages')
     op.drop_table('conversations')
