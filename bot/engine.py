@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from bot import outbox, router
+from bot import i18n, outbox, router
 from bot.config import Settings
 from bot.context import Ctx, refusal_for
 from bot.handlers import COMMANDS, FLOWS, PRIORITY
@@ -101,7 +101,7 @@ def _language(member: Member | None, identity, text: str, settings: Settings) ->
     if identity.language:
         return identity.language
     found = router.match(text)
-    if found and found.lang in ("en", "sw", "fr", "am"):
+    if found and found.lang in i18n.LANGUAGES:
         return found.lang
     return settings.default_language
 

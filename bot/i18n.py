@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import gettext
 import io
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +23,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, get_currency_precision
+
+log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("en", "sw", "fr", "am")
@@ -39,12 +42,13 @@ def catalog_files(lang: str) -> list[Path]:
 
 @cache
 def merged_catalog(lang: str) -> Catalog:
+    """Every domain's translations in one catalog; an untranslated or fuzzy entry falls back to English."""
     merged = Catalog(locale=lang)
     for path in catalog_files(lang):
         with path.open("rb") as fh:
             for message in read_po(fh, locale=lang):
-                if message.id and message.string:
-                    merged[message.id] = message.string
+                if message.id and message.string and not message.fuzzy and message.id not in merged:
+                    merged.add(message.id, message.string)
     return merged
 
 
@@ -71,7 +75,11 @@ class Money:
 
 
 def translate(lang: str, msgid: str, /, *, region: str = "", tz: str = "UTC", **kwargs) -> str:
-    """The message in `lang`, its `{placeholders}` filled in; Money and datetimes in the reader's locale."""
+    """The message in `lang`, its `{placeholders}` filled in; Money and datetimes in the reader's locale.
+
+    A translation whose placeholders do not match the msgid's (a catalog typo) falls back to the English
+    text rather than failing the whole reply; the catalog test catches such typos before they ship.
+    """
     text = gettext_for(lang, msgid)
     if not kwargs:
         return text
@@ -82,7 +90,11 @@ def translate(lang: str, msgid: str, /, *, region: str = "", tz: str = "UTC", **
         elif isinstance(value, datetime):
             value = format_when(value, lang, tz, region)
         values[key] = value
-    return text.format(**values)
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        log.error("translation of %r in %s does not match its placeholders", msgid, lang)
+        return msgid.format(**values)
 
 
 @cache

@@ -64,7 +64,7 @@ class Match:
 
 
 def split_first(text: str) -> tuple[str, str]:
-    parts = text.strip().split(None, 1)
+    parts = text.replace("\u1361", " ").strip().split(None, 1)  # ፡ is the Ethiopic word space
     if not parts:
         return "", ""
     return parts[0], parts[1].strip() if len(parts) > 1 else ""
@@ -77,7 +77,7 @@ def match(text: str) -> Match | None:
         return None
     if first.startswith("/"):
         first = first[1:].split("@", 1)[0]
-    found = lookup_table().get(fold(first).strip(".,!?:;"))
+    found = lookup_table().get(fold(first).strip(".,!?:;\u1362\u1363\u1364\u1365\u1366\u1367"))
     if found is None:
         return None
     return Match(command=found[0], lang=found[1], args=rest)

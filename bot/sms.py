@@ -53,16 +53,42 @@ def is_gsm7(text: str) -> bool:
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
 
 
+def _units(ch: str, gsm: bool) -> int:
+    if gsm:
+        return 2 if ch in GSM7_EXTENSION else 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _segments(sizes: list[int], single: int, multi: int) -> int:
+    """Parts of a concatenated SMS: an escape pair or a surrogate pair is never split across two parts."""
+    if sum(sizes) <= single:
+        return 1
+    parts, room = 1, multi
+    for size in sizes:
+        if size > room:
+            parts, room = parts + 1, multi
+        room -= size
+    return parts
+
+
+def outgoing(text: str) -> str:
+    """The text as it goes out by SMS: its GSM-7 spelling when that makes it GSM-7, else unchanged.
+
+    A text that needs UCS-2 anyway (Amharic, an emoji) gains nothing from respelling, so it keeps its
+    accents and its own quotes.
+    """
+    spelt = normalise(text)
+    return spelt if is_gsm7(spelt) else text
+
+
 def encode(text: str) -> Encoded:
-    """Normalise, then count segments the way carriers bill them."""
-    text = normalise(text)
-    if is_gsm7(text):
-        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
-        segments = 1 if units <= GSM7_SINGLE else -(-units // GSM7_MULTI)
-        return Encoded(text, "GSM-7", units, segments)
-    units = len(text.encode("utf-16-le")) // 2
-    segments = 1 if units <= UCS2_SINGLE else -(-units // UCS2_MULTI)
-    return Encoded(text, "UCS-2", units, segments)
+    """Spell the text for SMS, then count segments the way carriers bill them."""
+    text = outgoing(text)
+    gsm = is_gsm7(text)
+    sizes = [_units(ch, gsm) for ch in text]
+    if gsm:
+        return Encoded(text, "GSM-7", sum(sizes), _segments(sizes, GSM7_SINGLE, GSM7_MULTI))
+    return Encoded(text, "UCS-2", sum(sizes), _segments(sizes, UCS2_SINGLE, UCS2_MULTI))
 
 
 def budget(encoding: str) -> int:
@@ -79,27 +105,44 @@ def truncate(text: str) -> str:
     """Cut a text to the budget on a word boundary with an ellipsis; a last resort, never the plan."""
     if fits(text):
         return text
-    words = normalise(text).split(" ")
-    while words:
+    words = outgoing(text).split(" ")
+    while len(words) > 1:
         words.pop()
         candidate = " ".join(words).rstrip(" ,;:") + "..."
         if fits(candidate):
             return candidate
-    return ""
+    return _cut(words[0], "...")
+
+
+def _cut(word: str, tail: str = "") -> str:
+    """The longest start of one word that fits the budget with `tail` after it."""
+    low, high = 0, len(word)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(word[:middle] + tail):
+            low = middle
+        else:
+            high = middle - 1
+    return word[:low] + tail if low else ""
 
 
 def split(text: str) -> list[str]:
-    """Split a long text into parts that each fit the budget, on word boundaries."""
+    """Split a long text into parts that each fit the budget, on word boundaries (inside a word too long
+    for one part)."""
     parts: list[str] = []
     current = ""
-    for word in normalise(text).split():
+    for word in outgoing(text).split():
         candidate = f"{current} {word}".strip()
         if fits(candidate):
             current = candidate
             continue
         if current:
             parts.append(current)
-        current = word if fits(word) else truncate(word)
+        while not fits(word):
+            head = _cut(word)
+            parts.append(head)
+            word = word[len(head):]
+        current = word
     if current:
         parts.append(current)
     return parts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import i18n, router, sms
 from bot.context import ANYONE, MEMBER, Command, Ctx, refusal_for
 from bot.handlers.choices import pick
-from bot.handlers.registration import GENDERS, LANG_ALIASES, LANGS, ROLES, STATUS_LABELS
+from bot.handlers.registration import LANG_ALIASES, LANGS, STATUS_LABELS
 
 
 def help_(ctx: Ctx) -> None:
@@ -41,10 +41,8 @@ def lang(ctx: Ctx) -> None:
 
 def profile(ctx: Ctx) -> None:
     m = ctx.member
-    labels = {**dict(GENDERS), **dict(ROLES)}
-    ctx.reply("{number}: {name}, {business} ({sector}), {location}. {gender}, {role}. Status: {status}.",
+    ctx.reply("{number} {name}, {business} ({sector}), {location}. Status: {status}.",
               number=m.number, name=m.name, business=m.business, sector=m.sector, location=m.location,
-              gender=ctx.t(labels.get(m.gender, "Other")), role=ctx.t(labels.get(m.role, "Firm or farm")),
               status=ctx.t(STATUS_LABELS[m.status]))
 
 

@@ -63,8 +63,8 @@ def join_step(ctx: Ctx) -> None:
     if step in CHOICES:
         value = pick(ctx.text, CHOICES[step], LANG_ALIASES if step == "language" else None)
         if value is None:
-            ctx.reply("Please answer with a number from 1 to {count}.", count=len(CHOICES[step]))
-            _ask(ctx, step)
+            ctx.reply("Please answer with a number from 1 to {count}. {question}", count=len(CHOICES[step]),
+                      question=ctx.t(QUESTIONS[step]), buttons=buttons(CHOICES[step]))
             return
     else:
         value = ctx.text.strip()

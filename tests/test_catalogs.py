@@ -1,0 +1,308 @@
+"""Every message in the code is translated into sw, fr and am, and every rendering fits the SMS budget.
+
+The msgids come from the code (Babel's extractor, bot/catalog.py), so a message added anywhere is checked
+here at once. Failures name the language, the catalog file to edit and each msgid, so the domain that owns
+the message can fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot import catalog, i18n, router, sms
+from bot.handlers import COMMANDS, MODULES
+from bot.handlers.registration import GENDERS, QUESTIONS, ROLES, STATUS_LABELS
+from tests.conftest import say
+
+MESSAGES = catalog.extract()
+LANGS = ("en", "sw", "fr", "am")
+TRANSLATED = ("sw", "fr", "am")
+REGIONS = ("TZ", "KE", "SN", "ET")
+CURRENCIES = ("TZS", "KES", "XOF", "ETB")
+UCS2_LIMIT = 2 * sms.UCS2_MULTI  # 134: what two concatenated UCS-2 segments carry
+ETHIOPIC = re.compile("[\u1200-\u139f]")
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+# The longest realistic value of each placeholder every domain may use; handler modules add their own
+# in SAMPLES. Values that depend on the reader's language are computed in base_samples().
+BASE = {
+    "name": "Mwanaisha Abdallah Kilimanjaro",  # 30
+    "number": "MOSHI-0123",
+    "cluster": "Kilimanjaro Coffee Growers Ltd",  # 30
+    "business": "Mama Ntilie Tailoring & Design",  # 30
+    "sector": "Vegetable processing",  # 20
+    "location": "Kibosho, Kilimanjaro",  # 20
+    "code": "KILIMANJAROGROWERS20",  # the longest join code a cluster may have
+    "count": "12345",
+    "limit": "10000",
+    "ref": "+255 712 345 678 000",  # 20
+    "example": "MOSHI-0123",
+    "id": "1234",
+    "title": "Annual general meeting & coffee training",  # 40
+    "place": "Moshi Cooperative Union Hall B",  # 30
+    "term": "Warehouse receipt system (WRS)",  # 30
+    "word": "Sustainability reporting.",  # 25
+}
+assert all(len(BASE[k]) == n for k, n in
+           {"name": 30, "cluster": 30, "business": 30, "sector": 20, "location": 20, "ref": 20,
+            "title": 40, "place": 30, "term": 30, "word": 25}.items())
+
+
+def longest(values) -> str:
+    return max((str(v) for v in values), key=len)
+
+
+@cache
+def base_samples(lang: str) -> dict[str, str]:
+    """BASE plus the values worded in the reader's language: money, dates, labels, keywords.
+
+    Money is 9,999,999 in the longest spelling Babel gives in any cluster currency and country; dates are
+    every day of a year at 23:59 in East Africa, in every cluster country's variant of the language.
+    """
+    money = longest(i18n.format_money(9_999_999 * 10 ** i18n.minor_digits(c), c, lang, r)
+                    for c in CURRENCIES for r in REGIONS)
+    start = datetime(2027, 1, 1, 20, 59, tzinfo=ZoneInfo("UTC"))
+    moments = [start + timedelta(days=d) for d in range(366)]
+
+    def label(msgids) -> str:
+        return longest(i18n.translate(lang, msgid) for msgid in msgids)
+
+    keywords = [router.keyword(c.name, lang) for c in COMMANDS.values() if c.help]
+    return {
+        **BASE,
+        "amount": money, "balance": money, "total": money,
+        "when": longest(i18n.format_when(m, lang, "Africa/Dar_es_Salaam", r) for m in moments for r in REGIONS),
+        "date": longest(i18n.format_day(m, lang, r) for m in moments for r in REGIONS),
+        "keyword": longest(router.keyword(c, lang) for c in router.keyword_table()),
+        "status": label(STATUS_LABELS.values()),
+        "gender": label(m for _v, m in GENDERS),
+        "role": label(m for _v, m in ROLES),
+        "language": longest(i18n.LANGUAGE_NAMES.values()),
+        "commands": ", ".join(keywords[:7]),
+        "question": label(QUESTIONS.values()),
+    }
+
+
+def module_samples() -> dict[str, dict]:
+    return {m.__name__.rsplit(".", 1)[-1]: dict(getattr(m, "SAMPLES", {})) for m in MODULES}
+
+
+def samples_for(domain: str, lang: str) -> dict:
+    """Base values, then every module's SAMPLES (the longest wins), then the message's own module's."""
+    values = dict(base_samples(lang))
+    own = module_samples()
+    for samples in own.values():
+        for key, value in samples.items():
+            if key not in values or len(str(value)) > len(str(values[key])):
+                values[key] = value
+    values.update(own.get(domain, {}))
+    return values
+
+
+def over_budget(lang: str, text: str) -> str | None:
+    """Why an SMS text breaks the budget, or None: one GSM-7 segment, or 134 UCS-2 units for Amharic."""
+    enc = sms.encode(text)
+    if enc.encoding == "GSM-7":
+        return None if enc.units <= sms.GSM7_SINGLE else f"{enc.units} GSM-7 characters (max 160)"
+    if lang != "am":
+        odd = sorted({ch for ch in sms.normalise(text) if not sms.is_gsm7(ch)})
+        return f"needs UCS-2 because of {odd}"
+    return None if enc.units <= UCS2_LIMIT else f"{enc.units} UCS-2 characters (max {UCS2_LIMIT})"
+
+
+def test_extraction_finds_the_foundation_messages():
+    assert MESSAGES["Please answer in 2 to {limit} letters."].domain == "messages"
+    assert MESSAGES["Woman"].domain == "messages"  # N_() in a table
+    assert "Only the treasurer can do that." in MESSAGES  # N_() in bot/context.py
+    assert any(m.startswith("New member {number}") for m in MESSAGES)  # notify(), third argument
+    assert all(m.domain == "messages" for m in MESSAGES.values() if m.locations[0][0].startswith("bot/engine"))
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_message_is_translated(lang):
+    gaps = catalog.missing(MESSAGES, lang)
+    assert not gaps, "untranslated messages:\n" + catalog.describe_missing({lang: gaps})
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_translations_keep_the_placeholders(lang):
+    problems = catalog.mismatched(MESSAGES, lang)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_no_english_left(lang):
+    left = []
+    for msgid, (text, stem) in catalog.translations(lang).items():
+        words = PLACEHOLDER.sub("", msgid).split()
+        if msgid not in MESSAGES or not any(w.isalpha() for w in words):
+            continue
+        if lang == "am" and not ETHIOPIC.search(text) or lang != "am" and len(words) >= 3 and text == msgid:
+            left.append(f"{lang}/{stem}.po: {msgid!r} -> {text!r}")
+    assert not left, "translations still in English:\n" + "\n".join(left)
+
+
+def _english_keywords(msgid: str) -> list[str]:
+    """Commands named by an English keyword in capitals inside a sentence (Send JOIN, Reply YES {id}).
+
+    A word in capitals that opens the message or a sentence is a label or a name (SACCOS savings: ...).
+    """
+    text = PLACEHOLDER.sub("0", msgid)
+    commands = []
+    for found in re.finditer(r"\b[A-Z][A-Z-]*[A-Z]\b", text):
+        before = text[:found.start()].rstrip()
+        if not before or before.endswith((".", "!", "?")):
+            continue
+        word = router.fold(found.group())
+        entry = router.lookup_table().get(word)
+        if entry and word in map(router.fold, router.keyword_table()[entry[0]].get("en", [])):
+            commands.append(entry[0])
+    return commands
+
+
+def _own_words(command: str, lang: str) -> set[str]:
+    words = router.keyword_table().get(command, {})
+    return {router.fold(w) for w in (words.get(lang) or words.get("en") or [command])}
+
+
+def _shows(text: str, words: set[str], lang: str) -> set[str]:
+    """Which of the keywords a translation shows: whole words, or inside a word for Amharic (prefixes)."""
+    folded = router.fold(PLACEHOLDER.sub(" ", text))
+    if lang == "am":
+        return {w for w in words if w in folded}
+    return words & set(re.findall(r"[\w-]+", folded))
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_keywords_in_messages_are_the_languages_own(lang):
+    """'Send JOIN' is 'Tuma JIUNGE' in Swahili: a member must be shown a word they can type back."""
+    wrong = []
+    for msgid, (text, stem) in catalog.translations(lang).items():
+        if msgid not in MESSAGES:
+            continue
+        for command in _english_keywords(msgid):
+            own = _own_words(command, lang)
+            if not _shows(text, own, lang):
+                wrong.append(f"{lang}/{stem}.po: {msgid!r} should show {router.keyword(command, lang)} "
+                             f"for {command}: {text!r}")
+            english = {router.fold(w) for w in router.keyword_table()[command].get("en", [])} - own
+            shown = [t for t in re.findall(r"\b[A-Z][A-Z-]*[A-Z]\b", text) if router.fold(t) in english]
+            if shown:
+                wrong.append(f"{lang}/{stem}.po: {msgid!r} shows the English {shown}: {text!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_help_list_is_the_end_of_its_sentence():
+    """HELP appends keywords to the worded prefix, so {commands} must close the sentence in every language."""
+    for lang in LANGS:
+        assert i18n.translate(lang, "You can send: {commands}", commands="").endswith(": ") or \
+            i18n.translate(lang, "You can send: {commands}", commands="").endswith("፦ "), lang
+
+
+def test_every_placeholder_has_a_sample():
+    unknown = []
+    for msgid, message in MESSAGES.items():
+        values = samples_for(message.domain, "en")
+        for name in sorted(message.placeholders - values.keys()):
+            unknown.append(f"{{{name}}} in {msgid!r} ({message.locations[0][0]}): add it to SAMPLES "
+                           f"in bot/handlers/{message.domain}.py")
+    assert not unknown, "placeholders without a sample value:\n" + "\n".join(unknown)
+
+
+def render(lang: str, msgid: str) -> str:
+    values = samples_for(MESSAGES[msgid].domain, lang)
+    return i18n.translate(lang, msgid, region="TZ", tz="Africa/Dar_es_Salaam", **values)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_message_fits_one_sms(lang):
+    too_long = []
+    for msgid, message in MESSAGES.items():
+        if message.placeholders - samples_for(message.domain, lang).keys():
+            continue  # reported by test_every_placeholder_has_a_sample
+        text = render(lang, msgid)
+        problem = over_budget(lang, text)
+        if problem:
+            too_long.append(f"{lang} ({message.domain}): {problem}: {msgid!r}\n    -> {sms.outgoing(text)!r}")
+    assert not too_long, f"{len(too_long)} messages over the SMS budget:\n" + "\n".join(too_long)
+
+
+def test_budget_check_can_fail():
+    assert over_budget("en", "x" * 161) and over_budget("fr", "ሰላም") and over_budget("am", "ሰ" * 135)
+    assert over_budget("en", "x" * 160) is None and over_budget("am", "ሰ" * 134) is None
+
+
+ROLES_FOR_HELP = {
+    "stranger": None,
+    "pending": dict(status="pending"),
+    "member": dict(status="active"),
+    "facilitator": dict(status="active", admin_role="facilitator"),
+    "treasurer": dict(status="active", admin_role="treasurer"),
+}
+
+
+@pytest.mark.parametrize("role", ROLES_FOR_HELP)
+@pytest.mark.parametrize("lang", LANGS)
+def test_help_fits_for_every_language_and_role(db, settings, cluster, add_member, lang, role):
+    address = "+255712000077"
+    if ROLES_FOR_HELP[role] is not None:
+        add_member(address, language=lang, **ROLES_FOR_HELP[role])
+    replies = say(db, settings, address, router.keyword("HELP", lang).lower())
+    assert len(replies) == 1
+    text = replies[0]
+    prefix = sms.outgoing(i18n.translate(lang, "You can send: {commands}", commands=""))
+    assert text.startswith(prefix), text
+    assert over_budget(lang, text) is None, text
+    shown = text[len(prefix):].split(", ")
+    assert len(shown) >= 2 and all(shown), text
+    if role == "stranger":
+        assert sms.outgoing(router.keyword("JOIN", lang)) in shown, text
+    else:
+        assert sms.outgoing(router.keyword("JOIN", lang)) not in shown, text
+
+
+def test_domain_follows_the_module():
+    bot = catalog.BOT_DIR
+    assert catalog.domain_of(bot / "engine.py") == "messages"
+    assert catalog.domain_of(bot / "channels" / "telegram.py") == "messages"
+    assert catalog.domain_of(bot / "handlers" / "registration.py") == "messages"
+    assert catalog.domain_of(bot / "handlers" / "savings.py") == "savings"
+    assert catalog.domain_of(bot / "dashboard.py") == "dashboard"
+
+
+def test_extraction_reads_every_marked_call(tmp_path):
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "demo.py").write_text(
+        'ctx.reply("Hello {name}", name=n)\nctx.t("Bye")\nnotify(s, m, "Note " "joined", kind="notice")\n'
+        'translate(lang, "Translated")\nN_("Kept")\nctx.reply(variable)\nctx.reply(f"built {x}")\n'
+        '"abc".translate(table)\n')
+    found = catalog.extract(tmp_path)
+    assert found["Bye"].domain == "demo"
+    assert set(found) == {"Hello {name}", "Bye", "Note joined", "Translated", "Kept"}
+    assert found["Hello {name}"].placeholders == {"name"}
+
+
+def test_templates_and_report(tmp_path, capsys):
+    paths = catalog.write_templates(MESSAGES, tmp_path)
+    assert tmp_path / "messages.pot" in paths
+    with (tmp_path / "messages.pot").open("rb") as fh:
+        template = read_po(fh)
+    ids = {m.id for m in template if m.id}
+    assert ids == {m for m, e in MESSAGES.items() if e.domain == "messages"}
+    assert "python-brace-format" in template["Please answer in 2 to {limit} letters."].flags
+    text, _incomplete = catalog.report(MESSAGES)
+    assert f"{len(MESSAGES)} messages in the code." in text
+    assert catalog.main(["nonsense"]) == 2
+
+
+def test_missing_translations_are_named_with_their_file():
+    fake = {"Brand new message": catalog.Message("Brand new message", "savings", [("bot/handlers/savings.py", 1)])}
+    gaps = catalog.missing(fake, "sw")
+    assert gaps == {"savings": ["Brand new message"]}
+    assert "bot/locales/sw/LC_MESSAGES/savings.po lacks 1" in catalog.describe_missing({"sw": gaps})

@@ -1,0 +1,122 @@
+"""GSM-7 normalising and segment counting: what a reply costs is what the carrier bills."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import sms
+
+# The GSM 03.38 default alphabet, row by row as the standard prints it (ESC at 0x1B left out).
+GSM_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
+)
+
+
+def test_basic_table_is_the_standard_one():
+    assert len(GSM_TABLE) == 127
+    assert sms.GSM7_BASIC == frozenset(GSM_TABLE)
+
+
+@pytest.mark.parametrize("ch", list("^{}\\[~]|€"))
+def test_extension_characters_count_two(ch):
+    enc = sms.encode(ch * 80)
+    assert (enc.encoding, enc.units, enc.segments) == ("GSM-7", 160, 1)
+    assert sms.encode(ch * 80 + "a").segments == 2
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("café", "café"),  # é is GSM-7
+    ("fête", "fete"),  # ê is not
+    ("Garçon", "Garcon"),
+    ("Ça", "Ça"),  # the capital is GSM-7
+    ("\u2018quoted\u2019 \u201cdouble\u201d", "'quoted' \"double\""),
+    ("9\u00a0999\u202f999", "9 999 999"),
+    ("œuvre – fin…", "oeuvre - fin..."),
+    ("à où île", "à où ile"),
+    ("«Bonjour»", '"Bonjour"'),
+    ("Müller Ñandú", "Müller Ñandu"),
+])
+def test_normaliser(raw, expected):
+    assert sms.normalise(raw) == expected
+    assert sms.encode(raw).encoding == "GSM-7"
+
+
+def test_what_cannot_be_spelt_in_gsm7_goes_ucs2_unchanged():
+    assert sms.normalise("ሰላም") == "ሰላም"
+    enc = sms.encode("ሰላም ለእርስዎ")
+    assert (enc.encoding, enc.units, enc.segments) == ("UCS-2", 9, 1)
+    assert sms.encode("Hi 😀").encoding == "UCS-2"
+    assert sms.encode("😀").units == 2  # a surrogate pair: two UTF-16 units
+
+
+def test_a_text_that_needs_ucs2_anyway_keeps_its_own_spelling():
+    assert sms.encode("«ተቀላቀል» ይላኩ").text == "«ተቀላቀል» ይላኩ"
+    assert sms.encode("Fête 😀").text == "Fête 😀"
+    assert sms.encode("Fête").text == "Fete"
+
+
+@pytest.mark.parametrize("length, segments", [(1, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3)])
+def test_gsm7_segment_boundaries(length, segments):
+    enc = sms.encode("a" * length)
+    assert (enc.encoding, enc.units, enc.segments) == ("GSM-7", length, segments)
+
+
+@pytest.mark.parametrize("length, segments", [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (201, 3)])
+def test_ucs2_segment_boundaries(length, segments):
+    enc = sms.encode("ሀ" * length)
+    assert (enc.encoding, enc.units, enc.segments) == ("UCS-2", length, segments)
+
+
+def test_escape_pair_is_never_split_between_parts():
+    enc = sms.encode("a" * 152 + "€" + "a" * 152)  # 306 units, but the € cannot straddle parts 1 and 2
+    assert (enc.units, enc.segments) == (306, 3)
+
+
+def test_surrogate_pair_is_never_split_between_parts():
+    enc = sms.encode("ሀ" * 66 + "😀" + "ሀ" * 66)
+    assert (enc.units, enc.segments) == (134, 3)
+
+
+def test_budget_is_one_gsm7_segment_or_two_ucs2():
+    assert sms.fits("a" * 160) and not sms.fits("a" * 161)
+    assert sms.fits("ሀ" * 134) and not sms.fits("ሀ" * 135)
+    assert sms.fits("fête " * 32) and len("fête " * 32) == 160
+
+
+def test_truncate_cuts_on_a_word_with_an_ellipsis():
+    text = " ".join(["word"] * 50)
+    cut = sms.truncate(text)
+    assert sms.fits(cut) and cut.endswith("word...") and len(cut) <= 160
+    assert sms.truncate("short") == "short"
+
+
+def test_truncate_cuts_inside_one_endless_word():
+    cut = sms.truncate("x" * 10_000)
+    assert cut == "x" * 157 + "..."
+    assert sms.fits(sms.truncate("ሀ" * 500))
+
+
+def test_split_keeps_every_word_and_each_part_fits():
+    text = " ".join(f"w{i}" for i in range(200))
+    parts = sms.split(text)
+    assert len(parts) > 1 and all(sms.fits(p) for p in parts)
+    assert " ".join(parts) == text
+
+
+def test_split_breaks_a_word_too_long_for_one_part():
+    parts = sms.split("y" * 400 + " end")
+    assert [len(p) for p in parts] == [160, 160, 84]
+    assert "".join(parts).replace(" ", "") == "y" * 400 + "end"
+
+
+@given(st.text(max_size=600))
+def test_split_parts_always_fit(text):
+    assert all(sms.fits(p) and p for p in sms.split(text))
+    assert sms.fits(sms.truncate(text))
