@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -12,10 +13,13 @@ from sqlalchemy import Engine, text
 from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bot import dashboard
 from bot import engine as bot_engine
 from bot.channels import simulator, telegram, twilio_sms
 from bot.config import Settings
@@ -87,7 +91,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             with session_scope(db) as session:
                 msg = mark_status(session, sid, twilio_sms.STATUS_MAP[status],
                                   f"twilio {status} {code}".strip() if code else "")
-                if msg is not None and code.isdigit() and int(code) in twilio_sms.PERMANENT_CODES:
+                if msg is not None and code.isdigit() and int(code) in twilio_sms.SILENCE_CODES:
                     silence_address(session, msg, f"twilio {code}")
 
         await run_in_threadpool(apply)
@@ -95,22 +99,21 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
 
     async def telegram_webhook(request: Request) -> Response:
         secret = settings.telegram_webhook_secret
-        if not settings.telegram_enabled or not secret or \
-                request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not settings.telegram_enabled or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return Response("forbidden", status_code=403)
         body = await request.body()
         if len(body) > MAX_BODY:
             return Response("too large", status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return Response("malformed JSON", status_code=400)
         inbound = telegram.inbound_from_update(data)
-        if inbound is None:
-            return JSONResponse({"ok": True, "ignored": True})
-        await run_in_threadpool(bot_engine.receive, db, settings, inbound)
-        wake_dispatcher(request)
-        return JSONResponse({"ok": True})
+        if inbound is not None:
+            await run_in_threadpool(bot_engine.receive, db, settings, inbound)
+            wake_dispatcher(request)
+        return JSONResponse(telegram.webhook_answer(data))
 
     def simulator_allowed(request: Request) -> bool:
         if not settings.simulator or request.client is None:
@@ -181,8 +184,10 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         Route("/webhooks/twilio/sms", twilio_sms_webhook, methods=["POST"]),
         Route("/webhooks/twilio/status", twilio_status_webhook, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
+        *dashboard.routes(settings, db),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(GZipMiddleware, minimum_size=1000)])
     app.state.db = db
     app.state.settings = settings
     return app

@@ -252,6 +252,15 @@ def cmd_backup(args, cli: Cli) -> None:
     print(f"backup written to {target}")
 
 
+def cmd_telegram_set_webhook(args, cli: Cli) -> None:
+    from bot.channels.telegram import set_webhook
+
+    try:
+        print(set_webhook(cli.settings, args.url))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterbot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -310,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster")
     p.add_argument("--yes", action="store_true")
     p.set_defaults(func=cmd_member_forget)
+
+    tg = sub.add_parser("telegram", help="Telegram setup").add_subparsers(dest="action", required=True)
+    p = tg.add_parser("set-webhook", help="point Telegram at PUBLIC_BASE_URL/webhooks/telegram")
+    p.add_argument("--url", help="another public HTTPS URL")
+    p.set_defaults(func=cmd_telegram_set_webhook)
 
     p = sub.add_parser("backup", help="copy the SQLite database safely while it runs")
     p.add_argument("path")

@@ -4,6 +4,10 @@ A message is claimed by pushing its next attempt a lease into the future in a sh
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several dispatchers never claim the same row), sent outside
 any transaction, then marked sent or rescheduled. A crash between claim and result leaves the row to be
 retried when the lease runs out.
+
+When the provider throttles (429) or fails in a way that may pass (5xx, timeout, refused connection),
+the round stops and the rest of the claimed batch goes back to the queue, due when the failed message
+is: nobody keeps hammering a provider that is down, and no lease runs out while we wait.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,10 +33,18 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 MAX_BACKOFF = timedelta(minutes=30)
+IDLE_WAIT = 0.5
 
 
 class SendError(Exception):
-    """A provider refused a message. Permanent errors are not retried; opt-outs silence the address."""
+    """A provider refused a message.
+
+    `permanent`: retrying this message will not help (it is marked failed with the reason).
+    `opt_out`: this address cannot or will not receive (carrier opt-out, invalid number, blocked bot):
+    the message fails and the address is silenced until its owner writes again.
+    `retry_after`: the provider said when to come back (a 429's Retry-After); such a throttle is not
+    counted against the message's attempts.
+    """
 
     def __init__(self, reason: str, *, permanent: bool = False, opt_out: bool = False,
                  retry_after: float | None = None):
@@ -40,6 +53,10 @@ class SendError(Exception):
         self.permanent = permanent or opt_out
         self.opt_out = opt_out
         self.retry_after = retry_after
+
+    @property
+    def throttled(self) -> bool:
+        return not self.permanent and self.retry_after is not None
 
 
 class Transport(Protocol):
@@ -50,24 +67,64 @@ class Transport(Protocol):
         """Hand one message to the provider; return its id or raise SendError."""
 
 
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Wall time; sleeping ends early when `interrupt` is set (the dispatcher is stopping)."""
+
+    def __init__(self, interrupt: threading.Event):
+        self.interrupt = interrupt
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.interrupt.wait(max(0.0, seconds))
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
 @dataclass
 class Result:
     sent: int = 0
     retried: int = 0
     failed: int = 0
 
+    def add(self, other: Result) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.failed
+
 
 class RateLimiter:
-    """A token bucket: at most `rate` units a second, bursts of one second's worth."""
+    """Paces sending to `rate` units a second: a unit is a message, or an SMS segment.
 
-    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
+    No bursts: at most one unit is saved up while idle, so no one-second window ever holds more than
+    `rate` + 1 units and a provider counting per second never sees us exceed its limit. A message of
+    several units goes as soon as one is available and leaves a debt the next ones wait for.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.rate = max(rate, 0.001)
         self.clock, self.sleep = clock, sleep
-        self.tokens = min(1.0, self.rate)
+        self.tokens = 1.0
         self.stamp = clock()
-        self.paused_until = 0.0
+        self.paused_until = float("-inf")
 
     def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` (the provider asked us to wait)."""
         self.paused_until = max(self.paused_until, self.clock() + seconds)
 
     def acquire(self, units: float = 1.0) -> None:
@@ -76,23 +133,27 @@ class RateLimiter:
             if now < self.paused_until:
                 self.sleep(self.paused_until - now)
                 continue
-            self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.stamp) * self.rate)
+            self.tokens = min(1.0, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
-            if self.tokens >= units or (self.tokens >= 1.0 and units > max(self.rate, 1.0)):
+            if self.tokens >= 1.0 - 1e-9:
                 self.tokens -= units
                 return
-            self.sleep((units - self.tokens) / self.rate)
+            self.sleep((1.0 - self.tokens) / self.rate)
 
 
-def backoff(attempts: int, retry_after: float | None) -> timedelta:
-    delay = timedelta(seconds=min(2 ** attempts, MAX_BACKOFF.total_seconds()))
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """2, 4, 8, ... seconds after the 1st, 2nd, 3rd failure, at most MAX_BACKOFF, never before Retry-After."""
+    delay = timedelta(seconds=min(2 ** max(attempts, 1), MAX_BACKOFF.total_seconds()))
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
 
 
 def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> list[OutboundMessage]:
-    """Take up to `limit` due messages of one channel for this dispatcher, for one lease."""
+    """Take up to `limit` due messages of one channel for this dispatcher, for one lease.
+
+    Messages due to an address that is silenced are failed here instead of sent.
+    """
     now = now or utcnow()
     with session_scope(db) as session:
         stmt = (select(OutboundMessage)
@@ -102,32 +163,61 @@ def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> 
         if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(session.exec(stmt))
+        silenced = _silenced(session, channel, {row.address for row in rows})
+        claimed = []
         for row in rows:
-            row.next_attempt_at = now + LEASE
-            row.attempts += 1
+            if row.address in silenced:
+                row.status, row.last_error = "failed", f"address silenced: {silenced[row.address]}"[:300]
+            else:
+                row.next_attempt_at = now + LEASE
+                row.attempts += 1
+                claimed.append(row)
             session.add(row)
-        return rows
+        return claimed
+
+
+def _silenced(session, channel: str, addresses: set[str]) -> dict[str, str]:
+    if not addresses:
+        return {}
+    found = session.exec(select(Identity).where(Identity.channel == channel, Identity.address.in_(addresses),
+                                                Identity.opted_out == True))  # noqa: E712
+    return {identity.address: identity.opt_out_reason or "opted out" for identity in found}
+
+
+def release(db: Engine, ids: list[int], due: datetime) -> None:
+    """Give claimed but unsent messages back to the queue, due at `due`, their attempt not counted."""
+    if not ids:
+        return
+    with session_scope(db) as session:
+        for msg in session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids),
+                                                              OutboundMessage.status == "queued")):
+            msg.next_attempt_at = due
+            msg.attempts = max(0, msg.attempts - 1)
+            session.add(msg)
 
 
 def record_result(db: Engine, settings: Settings, msg_id: int, provider_id: str | None,
-                  error: SendError | None, now: datetime | None = None) -> str:
-    """Store what the provider said; returns the message's new status."""
+                  error: SendError | None, now: datetime | None = None) -> OutboundMessage:
+    """Store what the provider said; returns the message as it now stands."""
     now = now or utcnow()
     with session_scope(db) as session:
         msg = session.get(OutboundMessage, msg_id)
-        if msg.status != "queued":
-            return msg.status
+        if msg is None or msg.status != "queued":
+            return msg
         if error is None:
             msg.status, msg.provider_id, msg.sent_at, msg.last_error = "sent", provider_id or "", now, ""
+        elif error.throttled:
+            msg.last_error = error.reason[:300]
+            msg.next_attempt_at = now + timedelta(seconds=max(error.retry_after, 1.0))
         elif error.permanent or msg.attempts >= settings.dispatch_max_attempts:
             msg.status, msg.last_error = "failed", error.reason[:300]
-            if error.opt_out or error.permanent:
+            if error.opt_out:
                 silence_address(session, msg, error.reason)
         else:
             msg.last_error = error.reason[:300]
             msg.next_attempt_at = now + backoff(msg.attempts, error.retry_after)
         session.add(msg)
-        return msg.status
+        return msg
 
 
 def silence_address(session, msg: OutboundMessage, reason: str) -> None:
@@ -143,60 +233,100 @@ def silence_address(session, msg: OutboundMessage, reason: str) -> None:
             OutboundMessage.status == "queued", OutboundMessage.id != msg.id)):
         other.status, other.last_error = "failed", f"address silenced: {reason}"[:300]
         session.add(other)
+    log.info("silenced %s on %s: %s", mask(msg.address), msg.channel, reason[:120])
 
 
 class Dispatcher:
-    """Sends every channel's queue; one thread per channel so a slow provider does not hold up another."""
+    """Sends every channel's queue; one thread per channel so a slow provider does not hold up another.
 
-    def __init__(self, db: Engine, settings: Settings, transports: list[Transport], batch: int = 50):
+    `clock` (monotonic, sleep, now) is injectable so tests check rates and backoffs without waiting.
+    """
+
+    def __init__(self, db: Engine, settings: Settings, transports: list[Transport], batch: int = 50,
+                 clock: Clock | None = None):
         self.db, self.settings, self.batch = db, settings, batch
-        self.transports = {t.channel: t for t in transports}
-        self.limiters = {t.channel: RateLimiter(t.rate) for t in transports}
         self.wake = threading.Event()
         self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.clock = clock or SystemClock(self.stopping)
+        self.transports = {t.channel: t for t in transports}
+        self.limiters = {t.channel: RateLimiter(t.rate, self.clock.monotonic, self.clock.sleep)
+                         for t in transports}
+
+    def claim_size(self, channel: str) -> int:
+        """No more than half a lease's worth at the channel's rate, so a claimed row is sent in time."""
+        rate = self.transports[channel].rate
+        return max(1, min(self.batch, int(rate * LEASE.total_seconds() / 2)))
 
     def run_once(self, channel: str) -> Result:
         """Send what is due on one channel now; returns counts. Blocks only for the rate limit."""
         transport, limiter = self.transports[channel], self.limiters[channel]
         result = Result()
-        for msg in claim(self.db, channel, self.batch):
+        silenced: set[str] = set()  # failing a send to a dead address also failed the rest of the batch's
+        batch = claim(self.db, channel, self.claim_size(channel), self.clock.now())
+        for index, msg in enumerate(batch):
             if self.stopping.is_set():
+                release(self.db, [m.id for m in batch[index:]], self.clock.now())
                 break
+            if msg.address in silenced:
+                result.failed += 1
+                continue
             limiter.acquire(msg.segments if channel == "sms" else 1)
+            error = None
             try:
-                provider_id, error = transport.send(msg), None
+                provider_id = transport.send(msg)
             except SendError as exc:
                 provider_id, error = None, exc
-                if exc.retry_after:
-                    limiter.pause(exc.retry_after)
             except Exception as exc:  # a provider fault we did not foresee is retried like a 500
                 log.exception("send failed to %s", mask(msg.address))
-                provider_id, error = None, SendError(f"{type(exc).__name__}: {exc}")
-            status = record_result(self.db, self.settings, msg.id, provider_id, error)
-            if status == "sent":
-                result.sent += 1
-            elif status == "failed":
-                result.failed += 1
-            else:
-                result.retried += 1
+                provider_id, error = None, SendError(f"{type(exc).__name__}: {exc}"[:300])
+            stored = record_result(self.db, self.settings, msg.id, provider_id, error, self.clock.now())
+            _count(result, stored)
+            if error is not None and error.opt_out:
+                silenced.add(msg.address)
+            if error is not None and not error.permanent:
+                self._hold_back(limiter, error, stored, batch[index + 1:])
+                break
         return result
 
-    def drain(self, channel: str | None = None, max_rounds: int = 1000) -> Result:
-        """Send until nothing more is due now (tests and the `chat` command use this)."""
+    def _hold_back(self, limiter: RateLimiter, error: SendError, failed: OutboundMessage,
+                   rest: list[OutboundMessage]) -> None:
+        """The provider is throttling or failing: wait as long as it asked, and return the rest."""
+        if error.throttled:
+            limiter.pause(error.retry_after)
+        log.warning("%s send held back: %s", failed.channel, error.reason[:120])
+        due = failed.next_attempt_at if failed.status == "queued" else self.clock.now()
+        release(self.db, [m.id for m in rest], due)
+
+    def drain(self, channel: str | None = None, max_rounds: int = 1000, wait: bool = False) -> Result:
+        """Send until nothing more is due now (tests and the `chat` command use this).
+
+        With `wait`, also sleep (on the dispatcher's clock) through backoffs until the queue is empty.
+        """
+        names = [channel] if channel else list(self.transports)
         total = Result()
         for _ in range(max_rounds):
             progress = Result()
-            for name in ([channel] if channel else list(self.transports)):
-                r = self.run_once(name)
-                progress.sent += r.sent
-                progress.retried += r.retried
-                progress.failed += r.failed
-            total.sent += progress.sent
-            total.retried += progress.retried
-            total.failed += progress.failed
-            if progress.sent + progress.retried + progress.failed == 0:
+            for name in names:
+                progress.add(self.run_once(name))
+            total.add(progress)
+            if progress.total:
+                continue
+            due = self.next_due(names) if wait else None
+            if due is None:
                 break
+            self.clock.sleep(max(0.0, (due - self.clock.now()).total_seconds()) + 0.001)
         return total
+
+    def next_due(self, channels: list[str]) -> datetime | None:
+        """When the earliest queued message of these channels may be sent."""
+        with session_scope(self.db) as session:
+            row = session.exec(select(OutboundMessage.next_attempt_at)
+                               .where(OutboundMessage.channel.in_(channels), OutboundMessage.status == "queued")
+                               .order_by(OutboundMessage.next_attempt_at).limit(1)).first()
+        if row is not None and row.tzinfo is None:
+            row = row.replace(tzinfo=utcnow().tzinfo)
+        return row
 
     def _loop(self, channel: str) -> None:
         while not self.stopping.is_set():
@@ -205,17 +335,39 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher round failed on %s", channel)
                 r = Result()
-            if r.sent + r.retried + r.failed == 0:
-                self.wake.wait(0.5)
+            if r.total == 0:
+                self.wake.wait(IDLE_WAIT)
                 self.wake.clear()
 
     def start(self) -> list[threading.Thread]:
-        threads = [threading.Thread(target=self._loop, args=(c,), name=f"dispatch-{c}", daemon=True)
-                   for c in self.transports]
-        for t in threads:
+        self.threads = [threading.Thread(target=self._loop, args=(c,), name=f"dispatch-{c}", daemon=True)
+                        for c in self.transports]
+        for t in self.threads:
             t.start()
-        return threads
+        return self.threads
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Finish the message in hand, give the rest of the batch back, then free the transports."""
         self.stopping.set()
         self.wake.set()
+        for t in self.threads:
+            t.join(timeout)
+        if not any(t.is_alive() for t in self.threads):
+            self.close()
+
+    def close(self) -> None:
+        for transport in self.transports.values():
+            close = getattr(transport, "close", None)
+            if close is not None:
+                close()
+
+
+def _count(result: Result, msg: OutboundMessage | None) -> None:
+    if msg is None:
+        return
+    if msg.status == "sent":
+        result.sent += 1
+    elif msg.status == "failed":
+        result.failed += 1
+    else:
+        result.retried += 1

@@ -132,6 +132,8 @@ def _handle(ctx: Ctx, inbound: Inbound) -> None:
 
 
 def _route(ctx: Ctx, inbound: Inbound) -> None:
+    ctx.conversation = ctx.session.exec(
+        select(Conversation).where(Conversation.identity_id == ctx.identity.id)).first()
     if inbound.contact_phone:
         ctx.args = inbound.contact_phone
         return _run(ctx, "LINK")
@@ -140,11 +142,10 @@ def _route(ctx: Ctx, inbound: Inbound) -> None:
         ctx.reply("Your message was empty. Send HELP to see what you can send.")
         return
     found = router.match(ctx.text)
-    ctx.conversation = ctx.session.exec(
-        select(Conversation).where(Conversation.identity_id == ctx.identity.id)).first()
     conv = ctx.conversation
     if conv is not None and conv.updated_at < ctx.now - CONVERSATION_TTL:
         ctx.end_flow()
+        conv = None
         if found is None:
             ctx.command = "EXPIRED"
             ctx.reply("Your last conversation expired after 24 hours. Nothing was saved from it. "

@@ -28,6 +28,7 @@ def transports(settings: Settings) -> list[Transport]:
         from bot.channels.telegram import TelegramTransport
 
         found.append(TelegramTransport(settings))
+    log.info("sending on %s", ", ".join(f"{t.channel} ({type(t).__name__}, {t.rate:g}/s)" for t in found) or "nothing")
     return found
 
 
@@ -37,6 +38,8 @@ def start_workers(db: Engine, settings: Settings, *, with_scheduler: bool = True
     dispatcher.start()
     sched = scheduler.start(db, settings, wake=dispatcher.wake.set) if with_scheduler else None
     poller = None
+    if settings.telegram_enabled and settings.telegram_mode not in ("webhook", "polling"):
+        log.warning("TELEGRAM_MODE=%s is neither webhook nor polling: using the webhook", settings.telegram_mode)
     if settings.telegram_enabled and settings.telegram_mode == "polling":
         from bot.channels.telegram import Poller
 

@@ -9,6 +9,7 @@ from storage import (
     audit,
     broadcasts,
     clusters,
+    dashboard_auth,
     events,
     glossary,
     members,
@@ -17,8 +18,10 @@ from storage import (
     purchases,
     savings,
     schedule,
+    visits,
 )
 
-DOMAINS = (clusters, members, messages, schedule, audit, glossary, events, purchases, savings, polls, broadcasts)
+DOMAINS = (clusters, members, messages, schedule, audit, glossary, events, purchases, savings, polls, broadcasts,
+           visits, dashboard_auth)
 
 metadata = SQLModel.metadata

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -18,11 +21,29 @@ from storage.messages import OutboundMessage
 
 log = logging.getLogger(__name__)
 
-# Twilio error codes that will not get better by retrying.
-OPT_OUT_CODES = {21610}  # the recipient replied STOP at the carrier
-PERMANENT_CODES = {21211, 21614, 21612, 21408, 21606, 21610, 30003, 30004, 30005, 30006, 30007}
+# Twilio error codes that say this address cannot or will not receive SMS: the message fails and the
+# address is silenced until its owner writes again.
+SILENCE_CODES = {
+    21610,  # the recipient replied STOP at the carrier
+    21211,  # not a valid phone number
+    21612,  # not reachable by SMS from this sender
+    21614,  # not a mobile number
+    30004,  # blocked by the recipient or the carrier
+    30005,  # unknown or inactive number
+    30006,  # a landline or unreachable carrier
+}
+# Codes that fail this message for good without saying anything about the address.
+PERMANENT_CODES = SILENCE_CODES | {
+    21408,  # sending to this region is not enabled on the account
+    21602,  # empty body
+    21606,  # the sender number cannot send SMS
+    21617,  # body too long
+    30003,  # the handset was unreachable until the message expired
+    30007,  # filtered by the carrier
+}
 STATUS_MAP = {"accepted": "queued", "queued": "queued", "sending": "sent", "sent": "sent",
               "delivered": "delivered", "undelivered": "failed", "failed": "failed", "read": "delivered"}
+STATUS_PATH = "/webhooks/twilio/status"
 
 
 def public_url(settings: Settings, path: str, query: str = "") -> str:
@@ -53,29 +74,38 @@ def twiml(texts: list[str]) -> str:
 
 
 class _HeaderKeepingClient(TwilioHttpClient):
-    """Keeps the last response's headers so a 429's Retry-After can be honoured."""
+    """Keeps each thread's last response headers so a 429's Retry-After can be honoured."""
 
-    last_headers: dict = {}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        return getattr(self._local, "headers", {})
 
     def request(self, *args, **kwargs):
+        self._local.headers = {}
         response = super().request(*args, **kwargs)
-        self.last_headers = dict(response.headers or {})
+        self._local.headers = {k.lower(): v for k, v in (response.headers or {}).items()}
         return response
 
 
 class TwilioTransport:
+    """Sends outbox rows with Twilio's REST client; the base URL is TWILIO_API_BASE (a fake in tests)."""
+
     channel = "sms"
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, timeout: float = 15.0):
         self.settings = settings
         self.rate = settings.sms_rate
-        self.http = _HeaderKeepingClient(timeout=15)
+        self.http = _HeaderKeepingClient(timeout=timeout)
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
         self.client.api.base_url = settings.twilio_api_base
 
     def send(self, message: OutboundMessage) -> str:
         kwargs = {"to": message.address, "body": message.text,
-                  "status_callback": public_url(self.settings, "/webhooks/twilio/status")}
+                  "status_callback": public_url(self.settings, STATUS_PATH)}
         if self.settings.twilio_messaging_service_sid:
             kwargs["messaging_service_sid"] = self.settings.twilio_messaging_service_sid
         else:
@@ -84,25 +114,39 @@ class TwilioTransport:
             return self.client.messages.create(**kwargs).sid
         except TwilioRestException as exc:
             raise classify(exc.status, exc.code, exc.msg, self.http.last_headers) from exc
-        except OSError as exc:
-            raise SendError(f"connection: {exc}") from exc
-        except Exception as exc:  # requests' own connection and timeout errors
-            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        except OSError as exc:  # requests' connection errors and timeouts are OSErrors
+            raise SendError(f"twilio connection: {type(exc).__name__}") from exc
+        except (TwilioException, ValueError) as exc:  # an answer that is not a Twilio message
+            raise SendError(f"twilio answer: {exc}"[:300]) from exc
 
 
-def classify(status: int, code: int | None, msg: str, headers: dict) -> SendError:
-    reason = f"twilio {status} {code or ''} {msg}".strip()[:300]
-    if code in OPT_OUT_CODES:
+def classify(status: int, code: int | None, msg: str, headers: dict[str, str]) -> SendError:
+    """What a Twilio error means for the message and the address."""
+    reason = f"twilio {status} {code or ''} {msg}".replace("  ", " ").strip()[:300]
+    if code in SILENCE_CODES:
         return SendError(reason, opt_out=True)
     if code in PERMANENT_CODES:
         return SendError(reason, permanent=True)
     if status == 429 or status >= 500:
-        retry = headers.get("Retry-After") or headers.get("retry-after")
-        try:
-            retry_after = float(retry) if retry else None
-        except ValueError:
-            retry_after = None
-        return SendError(reason, retry_after=retry_after)
+        return SendError(reason, retry_after=retry_after(headers.get("retry-after")))
     if status in (401, 403, 404):
-        return SendError(reason)  # account trouble: retry later, the operator must fix it
+        log.warning("Twilio refused the account (%s): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", status)
+        return SendError(reason)  # retried: the operator must fix the account, the message is fine
     return SendError(reason, permanent=True)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

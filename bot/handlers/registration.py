@@ -30,6 +30,7 @@ QUESTIONS = {
 }
 CHOICES = {"gender": GENDERS, "role": ROLES, "language": LANGS}
 STEPS = list(QUESTIONS)
+CONTACT = "__contact__"  # Telegram's "share my phone number" button; a shared contact runs LINK
 TEXT_LIMITS = {"name": 60, "business": 80, "sector": 60, "location": 60}
 
 
@@ -53,8 +54,9 @@ def join(ctx: Ctx) -> None:
         ctx.identity.language = ctx.lang
         ctx.session.add(ctx.identity)
     ctx.start_flow("join", "name", {"cluster_id": cluster.id})
+    # On Telegram a member who registered by SMS taps the contact button instead of answering.
     ctx.reply("Welcome to {cluster}! We will ask 7 short questions. What is your full name?",
-              cluster=cluster.name)
+              cluster=cluster.name, buttons=[(N_("Share my phone number"), CONTACT)] if ctx.has_buttons else None)
 
 
 def join_step(ctx: Ctx) -> None:
@@ -161,6 +163,7 @@ def link(ctx: Ctx) -> None:
     ctx.identity.member_id = owner.id
     ctx.identity.language = owner.language
     ctx.session.add(ctx.identity)
+    ctx.end_flow()  # a JOIN begun before sharing the contact is no longer needed
     ctx.member, ctx.lang = owner, owner.language
     ctx.reply("Linked! This Telegram chat now belongs to {name}, {number}.", name=owner.name,
               number=owner.number)

@@ -1,0 +1,200 @@
+"""Cluster KPIs, computed from the bot's own records and held against the cluster-excellence thresholds.
+
+Participants are the cluster's active members other than its facilitators (the management team is not
+a participant of the cluster it manages). Every share is a fraction of participants unless said
+otherwise; a period KPI looks back twelve months from `now`.
+
+The thresholds (European Cluster Excellence criteria): at least 80 % of participants committed; more
+than 70 % of committed participants from industry (firms and farms) with at least one from academia;
+direct personal contact with more than 40 % of participants in the last year (60 % for excellence);
+more than 30 % of participants in joint activities in the last year.
+
+Events, purchases, savings and polls feed some KPIs; their tables are read here, imported when a KPI is
+computed, so a deployment without one of those domains only leaves its KPIs empty.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, func, select
+
+from storage.clusters import Cluster
+from storage.members import Member
+from storage.messages import InboundMessage
+from storage.visits import Visit
+
+YEAR = timedelta(days=365)
+ACTIVE_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One measure: a share (numerator of denominator) or an amount, and the target it is held to.
+
+    `threshold` with `strict` True means "more than", otherwise "at least". `value` is None when the
+    records it needs do not exist (no participants yet, or the domain is not installed).
+    """
+
+    key: str
+    numerator: int | None = None
+    denominator: int | None = None
+    threshold: float | None = None
+    strict: bool = False
+    amount: int | None = None
+    currency: str = ""
+    extra: float | None = None
+    academia: int | None = None
+    excellence: float | None = None
+
+    @property
+    def value(self) -> float | None:
+        if self.numerator is None or not self.denominator:
+            return None
+        return self.numerator / self.denominator
+
+    @property
+    def met(self) -> bool | None:
+        """True or False against the threshold; None when there is no threshold or no value."""
+        if self.threshold is None or self.value is None:
+            return None
+        if self.academia is not None and self.academia < 1:
+            return False
+        return self.value > self.threshold if self.strict else self.value >= self.threshold
+
+
+def participants(session: Session, cluster: Cluster) -> list[Member]:
+    return list(session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.status == "active",
+                                                  Member.admin_role != "facilitator").order_by(Member.id)))
+
+
+def committed(people: list[Member]) -> Kpi:
+    return Kpi("committed", sum(m.committed for m in people), len(people), threshold=0.8)
+
+
+def industry(people: list[Member]) -> Kpi:
+    """Firms and farms among committed participants; it is met only with at least one committed academic."""
+    core = [m for m in people if m.committed]
+    academia = sum(m.role == "academia" for m in core)
+    return Kpi("industry", sum(m.role == "firm" for m in core), len(core), threshold=0.7, strict=True,
+               academia=academia)
+
+
+def contact(session: Session, cluster: Cluster, people: list[Member], now: datetime) -> Kpi:
+    ids = {m.id for m in people}
+    visited = set(session.exec(select(Visit.member_id).where(Visit.cluster_id == cluster.id,
+                                                             Visit.at > now - YEAR, Visit.at <= now)))
+    return Kpi("contact", len(visited & ids), len(people), threshold=0.4, strict=True, excellence=0.6)
+
+
+def _domain(name: str):
+    """A domain's storage module, or None where it is not installed."""
+    try:
+        return importlib.import_module(f"storage.{name}")
+    except ImportError:
+        return None
+
+
+def _event_attendees(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int] | None:
+    events = _domain("events")
+    if events is None or not hasattr(events, "CheckIn"):
+        return None
+    check_in, event = events.CheckIn, events.Event
+    return set(session.exec(select(check_in.member_id).join(event, event.id == check_in.event_id).where(
+        event.cluster_id == cluster_id, check_in.at > since, check_in.at <= now)))
+
+
+def _pledgers(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int] | None:
+    """Members with a live pledge to a joint purchase (not cancelled) created in the period."""
+    purchases = _domain("purchases")
+    if purchases is None or not hasattr(purchases, "Pledge"):
+        return None
+    p, pl = purchases.Purchase, purchases.Pledge
+    return set(session.exec(select(pl.member_id).join(p, p.id == pl.purchase_id).where(
+        p.cluster_id == cluster_id, p.status != "cancelled", pl.quantity > 0, pl.created_at > since,
+        pl.created_at <= now)))
+
+
+def joint(session: Session, cluster: Cluster, people: list[Member], now: datetime) -> Kpi:
+    """Participants who attended an event or pledged to a joint purchase in the last year."""
+    sources = [f(session, cluster.id, now - YEAR, now) for f in (_event_attendees, _pledgers)]
+    if all(found is None for found in sources):
+        return Kpi("joint", None, len(people), threshold=0.3, strict=True)
+    found = set().union(*(f for f in sources if f is not None))
+    return Kpi("joint", len(found & {m.id for m in people}), len(people), threshold=0.3, strict=True)
+
+
+def women(people: list[Member]) -> Kpi:
+    return Kpi("women", sum(m.gender == "female" for m in people), len(people))
+
+
+def engaged(session: Session, cluster: Cluster, people: list[Member], now: datetime) -> Kpi:
+    """Participants who wrote to the bot in the last 90 days: members who use it, not just appear in it."""
+    ids = {m.id for m in people}
+    if not ids:
+        return Kpi("engaged", 0, 0)
+    writers = set(session.exec(select(InboundMessage.member_id).where(
+        InboundMessage.member_id.in_(ids), InboundMessage.received_at > now - ACTIVE_WINDOW,
+        InboundMessage.received_at <= now).distinct()))
+    return Kpi("engaged", len(writers), len(people))
+
+
+def polls(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
+    """Response rate over the rounds opened in the last year (unique members per round, never sends) and
+    satisfaction: the share of answers 4 or 5 to the rating questions keyed `overall`."""
+    module = _domain("polls")
+    if module is None or not hasattr(module, "PollRound"):
+        return [Kpi("poll_response"), Kpi("satisfaction")]
+    invited = responded = satisfied = rated = 0
+    for poll in module.cluster_polls(session, cluster):
+        for rnd in module.rounds(session, poll):
+            if not now - YEAR < rnd.opened_at <= now:
+                continue
+            result = module.round_results(session, rnd)
+            invited, responded = invited + result.recipients, responded + result.respondents
+            for q in result.questions:
+                if q.question.key == "overall" and q.question.kind == "rating":
+                    rated += q.answers
+                    satisfied += sum(n for value, n in q.distribution.items() if value >= 4)
+    return [Kpi("poll_response", responded, invited), Kpi("satisfaction", satisfied, rated)]
+
+
+def money(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
+    """Savings held and loans outstanding now; what joint purchases ordered in the last year saved."""
+    savings, purchases = _domain("savings"), _domain("purchases")
+    held = owed = saved = None
+    if savings is not None and hasattr(savings, "Account"):
+        held = session.exec(select(func.coalesce(func.sum(savings.Account.balance_minor), 0))
+                            .where(savings.Account.cluster_id == cluster.id)).one()
+        owed = session.exec(select(func.coalesce(func.sum(savings.Loan.outstanding_minor), 0))
+                            .where(savings.Loan.cluster_id == cluster.id)).one()
+    if purchases is not None and hasattr(purchases, "saving_for"):
+        p, pl = purchases.Purchase, purchases.Pledge
+        saved = sum(purchases.saving_for(purchase, pledge.quantity) for purchase, pledge in session.exec(
+            select(p, pl).join(pl, pl.purchase_id == p.id).where(
+                p.cluster_id == cluster.id, p.status.in_(("ordered", "delivered")), p.ordered_at > now - YEAR,
+                p.ordered_at <= now, pl.quantity > 0)))
+    return [Kpi("savings", amount=held, currency=cluster.currency),
+            Kpi("loans_outstanding", amount=owed, currency=cluster.currency),
+            Kpi("purchase_savings", amount=saved, currency=cluster.currency)]
+
+
+def compute(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
+    """Every KPI of one cluster at `now`, the four thresholds first."""
+    people = participants(session, cluster)
+    return [committed(people), industry(people), contact(session, cluster, people, now),
+            joint(session, cluster, people, now), women(people), engaged(session, cluster, people, now),
+            *polls(session, cluster, now), *money(session, cluster, now)]
+
+
+def by_key(kpis: list[Kpi]) -> dict[str, Kpi]:
+    return {k.key: k for k in kpis}
+
+
+def members_count(session: Session, cluster: Cluster) -> dict[str, int]:
+    """Members of the cluster by status, for the overview."""
+    rows = session.exec(select(Member.status, func.count()).where(Member.cluster_id == cluster.id)
+                        .group_by(Member.status))
+    return dict(rows.all())
