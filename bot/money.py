@@ -9,10 +9,12 @@ from bot.i18n import minor_digits
 
 _CURRENCY_WORDS = re.compile(
     r"^(tsh|tshs|tzs|ksh|kshs|kes|ush|ugx|fcfa|cfa|xof|f|etb|br|birr|usd|us\$|\$|sh|shs)\.?\s*|"
-    r"\s*(tsh|tshs|tzs|ksh|kshs|kes|ush|ugx|fcfa|f cfa|cfa|xof|f|etb|br|birr|usd|\$|sh|shs|/=|/-|=/)\.?$",
+    r"\s*(tsh|tshs|tzs|ksh|kshs|kes|ush|ugx|fcfa|f cfa|cfa|xof|f|etb|br|birr|usd|\$|sh|shs|shilingi|"
+    r"shillings?|francs?|/=|/-|=/)\.?$",
     re.IGNORECASE,
 )
 _SUFFIX = {"k": 1_000, "m": 1_000_000}
+MAX_MINOR = 10**15  # far above any cluster's money, far below a 64-bit database integer
 
 
 class AmountError(ValueError):
@@ -31,7 +33,14 @@ def _strip_currency(text: str) -> str:
     return text
 
 
-def parse_amount(raw: str, currency: str, *, ceiling_minor: int | None = None, allow_zero: bool = False) -> int:
+def parse_amount(
+    raw: str, currency: str, *, ceiling_minor: int | None = None, allow_zero: bool = False
+) -> int:
+    """Integer minor units of `currency`; AmountError(code) when the text is not such an amount.
+
+    Amounts beyond MAX_MINOR are `too_large` even without a ceiling, so no typo reaches the database
+    as an integer it cannot hold.
+    """
     text = (raw or "").strip().replace("\u00a0", " ").replace("\u202f", " ")
     if not text:
         raise AmountError("empty")
@@ -56,20 +65,22 @@ def parse_amount(raw: str, currency: str, *, ceiling_minor: int | None = None, a
     amount = int(minor)
     if amount == 0 and not allow_zero:
         raise AmountError("zero")
-    if ceiling_minor is not None and amount > ceiling_minor:
+    if amount > MAX_MINOR or ceiling_minor is not None and amount > ceiling_minor:
         raise AmountError("too_large")
     return amount
 
 
 def _to_decimal(text: str) -> Decimal:
-    """A separator followed by exactly three digits groups thousands; a last one followed by 1-2 is decimal."""
+    """A separator followed by exactly three digits groups thousands; a last one followed by 1-2 is decimal,
+    and so is a lone separator after a leading zero (0.005)."""
     parts = re.split(r"[.,]", text)
     seps = re.findall(r"[.,]", text)
     if not seps:
         return Decimal(text)
     last = parts[-1]
     decimal_part = ""
-    if len(last) in (1, 2) or (len(last) == 3 and len(seps) > 1 and seps[-1] != seps[0]):
+    leading_zero = len(seps) == 1 and parts[0].startswith("0")  # 0.005 is never five thousandths grouped
+    if len(last) in (1, 2) or (len(last) == 3 and len(seps) > 1 and seps[-1] != seps[0]) or leading_zero:
         decimal_part = parts.pop()
         seps.pop()
     if any(len(p) != 3 for p in parts[1:]) or not parts[0] or len(parts[0]) > 3 and len(parts) > 1:
