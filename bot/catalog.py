@@ -10,6 +10,7 @@ context, channels, registration, account, choices...) is `messages.po`; any othe
 
     python -m bot.catalog update   # rewrite bot/locales/templates/<domain>.pot, list what is missing
     python -m bot.catalog check    # only list what is missing; exit status 1 if anything is
+    python -m bot.catalog keywords # the README's table of every command's keywords, as Markdown
 """
 
 from __future__ import annotations
@@ -174,7 +175,30 @@ def report(messages: dict[str, Message], languages: Iterable[str] = TRANSLATED) 
     return "\n".join(lines), any(gaps.values()) or bool(problems)
 
 
+WHO = {"anyone": "anyone", "member": "members (pending too)", "active": "members",
+       "facilitator": "facilitators", "treasurer": "treasurer", "admin": "facilitators, treasurer"}
+
+
+def keyword_markdown() -> str:
+    """One row per command: who may send it and its keywords in each language (first = shown in HELP)."""
+    from bot.handlers import COMMANDS
+    from bot.router import keyword_table
+
+    table = keyword_table()
+    lines = ["| command | who | " + " | ".join(LANGUAGES) + " |", "|---" * (len(LANGUAGES) + 2) + "|"]
+    for name, command in COMMANDS.items():
+        if not command.help and name == "LINK":
+            continue
+        words = table.get(name, {})
+        cells = [", ".join(f"`{w.upper()}`" for w in words.get(lang, [])) for lang in LANGUAGES]
+        lines.append(f"| {name} | {WHO[command.access]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["keywords"]:
+        print(keyword_markdown())
+        return 0
     if len(argv) != 1 or argv[0] not in ("update", "check"):
         print("usage: python -m bot.catalog update|check", file=sys.stderr)
         return 2
