@@ -132,32 +132,17 @@ def _usage(ctx: Ctx, msgid: str, **kwargs) -> None:
 
 
 def save(ctx: Ctx) -> None:
-    text, reference = _split_amount(ctx.args)
-    if not text:
-        _usage(
-            ctx,
-            N_(
-                "Send {keyword} and the amount, with the payment reference if any, e.g. {keyword} 5000 QK12AB"
-            ),
-        )
-        return
-    amount = _amount(ctx, text)
-    if amount is None:
-        return
-    try:
-        request = store.request_deposit(ctx.session, ctx.cluster, ctx.member, amount, ctx.now, reference)
-    except SavingsError as exc:
-        _refused(ctx, exc)
-        return
-    ctx.reply(
-        "Deposit of {amount} noted as request {id}. The treasurer will confirm it and tell you.",
-        amount=_money(amount, ctx.currency),
-        id=request.id,
-    )
-    _tell_confirmers(ctx, request)
+    _report(ctx, store.request_deposit,
+            N_("Deposit of {amount} noted as request {id}. The treasurer will confirm it and tell you."))
 
 
 def repay(ctx: Ctx) -> None:
+    _report(ctx, store.request_repayment,
+            N_("Repayment of {amount} noted as request {id}. The treasurer will confirm it and tell you."))
+
+
+def _report(ctx: Ctx, request_fn, noted: str) -> None:
+    """SAVE and REPAY: a member reports money paid in; it waits for the treasurer to confirm it."""
     text, reference = _split_amount(ctx.args)
     if not text:
         _usage(
@@ -171,15 +156,11 @@ def repay(ctx: Ctx) -> None:
     if amount is None:
         return
     try:
-        request = store.request_repayment(ctx.session, ctx.cluster, ctx.member, amount, ctx.now, reference)
+        request = request_fn(ctx.session, ctx.cluster, ctx.member, amount, ctx.now, reference)
     except SavingsError as exc:
         _refused(ctx, exc)
         return
-    ctx.reply(
-        "Repayment of {amount} noted as request {id}. The treasurer will confirm it and tell you.",
-        amount=_money(amount, ctx.currency),
-        id=request.id,
-    )
+    ctx.reply(noted, amount=_money(amount, ctx.currency), id=request.id)
     _tell_confirmers(ctx, request)
 
 
