@@ -568,23 +568,9 @@ def deposit(ctx: Ctx) -> None:
     except SavingsError as exc:
         _refused(ctx, exc)
         return
-    account = ctx.session.get(store.Account, entry.account_id)
-    new_balance = _money(account.balance_minor, account.currency)
-    ctx.reply(
-        "Entry {id}: deposit of {amount} for {number}. Their savings: {balance}.",
-        id=entry.id,
-        amount=_money(amount, ctx.currency),
-        number=member.number,
-        balance=new_balance,
-    )
-    outbox.notify(
-        ctx.session,
-        member,
-        "The treasurer recorded your deposit of {amount}. Your savings: {balance}.",
-        in_cluster=ctx.cluster,
-        amount=_money(amount, ctx.currency),
-        balance=new_balance,
-    )
+    _recorded(ctx, member, entry, amount,
+              N_("Entry {id}: deposit of {amount} for {number}. Their savings: {balance}."),
+              N_("The treasurer recorded your deposit of {amount}. Your savings: {balance}."))
 
 
 def withdraw(ctx: Ctx) -> None:
@@ -609,23 +595,19 @@ def withdraw(ctx: Ctx) -> None:
         else:
             _refused(ctx, exc)
         return
+    _recorded(ctx, member, entry, amount,
+              N_("Entry {id}: withdrawal of {amount} for {number}. Their savings: {balance}."),
+              N_("The treasurer recorded a withdrawal of {amount}. Your savings: {balance}."))
+
+
+def _recorded(ctx: Ctx, member: Member, entry: Entry, amount: int, reply: str, notice: str) -> None:
+    """Tell the treasurer and the member what was posted and the member's new savings balance."""
     account = ctx.session.get(store.Account, entry.account_id)
     new_balance = _money(account.balance_minor, account.currency)
-    ctx.reply(
-        "Entry {id}: withdrawal of {amount} for {number}. Their savings: {balance}.",
-        id=entry.id,
-        amount=_money(amount, ctx.currency),
-        number=member.number,
-        balance=new_balance,
-    )
-    outbox.notify(
-        ctx.session,
-        member,
-        "The treasurer recorded a withdrawal of {amount}. Your savings: {balance}.",
-        in_cluster=ctx.cluster,
-        amount=_money(amount, ctx.currency),
-        balance=new_balance,
-    )
+    ctx.reply(reply, id=entry.id, amount=_money(amount, ctx.currency), number=member.number,
+              balance=new_balance)
+    outbox.notify(ctx.session, member, notice, in_cluster=ctx.cluster, amount=_money(amount, ctx.currency),
+                  balance=new_balance)
 
 
 def reverse(ctx: Ctx) -> None:
