@@ -37,6 +37,7 @@ from storage.members import Member, MemberError, decide, find_member, normalise_
 from storage.messages import OutboundMessage
 
 COOKIE = "cb_dash"
+LOGIN_KIND = "login"  # the outbox kind of login codes: never shown to the other admins of the cluster
 MAX_FORM = 8 * 1024
 PAGE_ROWS = 200
 PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#b83280", "#6b46c1", "#975a16", "#2c7a7b", "#9b2c2c")
@@ -212,16 +213,25 @@ def poll_data(session: Session, cluster: Cluster) -> list[dict]:
 
 
 def _export_rows(session: Session, cluster: Cluster, kind: str, limit: int = PAGE_ROWS) -> tuple[list, list]:
+    """A domain's export rows as table cells; amounts kept in minor units (columns `*_minor`) are shown as
+    money, since a treasurer reading 10000000 for TSh 100,000 would be off by a factor of a hundred."""
     exporter = registry().get(kind)
     if exporter is None:
         return [], []
     columns, rows = exporter(session, cluster)
+    money = [i for i, c in enumerate(columns) if c.endswith("_minor")]
+    where = columns.index("currency") if "currency" in columns else None
     found = []
     for row in rows:
-        found.append([esc(v) for v in row])
+        cells = list(row)
+        currency = cells[where] if where is not None and cells[where] else cluster.currency
+        for i in money:
+            if isinstance(cells[i], int):
+                cells[i] = i18n.format_money(cells[i], currency, "en", cluster.region)
+        found.append([esc(v) for v in cells])
         if len(found) >= limit:
             break
-    return columns, found
+    return [c.removesuffix("_minor") for c in columns], found
 
 
 class Dashboard:
@@ -348,7 +358,7 @@ class Dashboard:
                 except auth.LoginError:
                     return
                 outbox.notify(session, admins[0], "Your dashboard login code is {code}. It works for 10 minutes. "
-                              "Do not share it with anyone.", code=code)
+                              "Do not share it with anyone.", kind=LOGIN_KIND, code=code)
 
         await run_in_threadpool(work)
         dispatcher = getattr(request.app.state, "dispatcher", None)
@@ -364,7 +374,7 @@ class Dashboard:
         code = form.get("code", "").strip()
         if phone is None:
             return self.login_page(request, "That is not a valid phone number.", status=400)
-        if not (code.isdigit() and len(code) == 6):
+        if not (code.isdecimal() and len(code) == 6):
             return self.code_page(phone, "The code is the 6 digits the bot sent you.", status=400)
 
         def work() -> str | None:
@@ -549,7 +559,8 @@ class Dashboard:
         numbers = dict(session.exec(select(Member.id, Member.number).where(Member.cluster_id == cluster.id)).all())
         messages = [[esc(m.created_at.astimezone(ZoneInfo(cluster.timezone)).strftime("%d %b %H:%M")),
                      esc(numbers.get(m.member_id, mask(m.address))), esc(m.kind), esc(m.status), str(m.segments),
-                     esc(m.text[:80]), esc(m.last_error[:60])] for m in recent]
+                     '<span class="muted">(login code hidden)</span>' if m.kind == LOGIN_KIND else esc(m.text[:80]),
+                     esc(m.last_error[:60])] for m in recent]
         body = (f"<p>All messages: {', '.join(f'{n} {esc(s)}' for s, n in sorted(status.items())) or 'none'}.</p>"
                 "<h2>Broadcasts</h2>" + table(["id", "segment", "text", "status", "reach", "delivery"], rows,
                                               "No broadcasts yet.")

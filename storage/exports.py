@@ -47,7 +47,7 @@ def messages_rows(session: Session, cluster: Cluster) -> Rows:
         for m in session.exec(select(OutboundMessage).where(OutboundMessage.cluster_id == cluster.id)
                               .order_by(OutboundMessage.id).execution_options(yield_per=1000)):
             yield ["out", m.id, local(m.created_at, cluster), m.channel, numbers.get(m.member_id, ""),
-                   m.kind, m.status, m.segments, m.text, m.last_error]
+                   m.kind, m.status, m.segments, "" if m.kind == "login" else m.text, m.last_error]
 
     return columns, rows()
 

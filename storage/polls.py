@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
@@ -752,6 +753,13 @@ def segment_members(session: Session, cluster: Cluster, segment_text: str) -> se
 def answered_count(session: Session, rnd: PollRound) -> int:
     return session.exec(select(func.count(func.distinct(PollResponse.member_id)))
                         .where(PollResponse.round_id == rnd.id, PollResponse.skipped == False)).one()  # noqa: E712
+
+
+def forget_member(session: Session, member_id: int) -> None:
+    """Erasing a member: their free-text answers go (they may name people); every answer row stays, so
+    response rates and counts are unchanged."""
+    session.execute(update(PollResponse).where(PollResponse.member_id == member_id, PollResponse.text != "")
+                    .values(text=""))
 
 
 # ---------------------------------------------------------------- exports

@@ -1,6 +1,7 @@
 """A member's data: everything we hold about one person, and erasing it without changing any total.
 
-Export walks every table with a column pointing at the member. Forgetting blanks the member's personal
+Export walks every table with a foreign key to the member, and the few columns that name a member by
+number instead (audit entries, poll authors). Forgetting blanks the member's personal
 fields, removes their addresses and the text of their messages, and asks each domain module with a
 `forget_member(session, member_id)` function to clear its own free text. Rows that carry amounts
 (ledger entries, pledges, payments) stay, attached to the now anonymous member record, so every
@@ -8,6 +9,8 @@ total and balance is unchanged.
 """
 
 from __future__ import annotations
+
+import json
 
 from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session
@@ -19,6 +22,16 @@ from storage.messages import Conversation, InboundMessage, OutboundMessage
 from storage.models import DOMAINS, metadata
 
 FORGOTTEN = "(forgotten)"
+
+
+def _by_number(number: str) -> list[tuple[Table, object]]:
+    """Rows that name a member by number rather than by a foreign key: audit entries about them (the
+    subject of an approval or a visit, or a detail such as the member a payment was recorded for) and
+    the polls they wrote."""
+    audit_log, polls = metadata.tables["audit_log"], metadata.tables["polls"]
+    quoted = json.dumps(number)
+    return [(audit_log, (audit_log.c.subject == number) | audit_log.c.details.contains(quoted, autoescape=True)),
+            (polls, polls.c.created_by == number)]
 
 
 def _member_columns(table: Table) -> list:
@@ -39,6 +52,12 @@ def export_member(session: Session, member: Member) -> dict[str, list[dict]]:
         rows = [_plain(dict(r._mapping)) for r in session.execute(select(table).where(condition))]
         if rows:
             found[table.name] = rows
+    for table, condition in _by_number(member.number):
+        rows = [_plain(dict(r._mapping)) for r in session.execute(
+            select(table).where(condition, table.c.cluster_id == member.cluster_id))]
+        if rows:
+            found.setdefault(table.name, [])
+            found[table.name] += [r for r in rows if r not in found[table.name]]
     return found
 
 

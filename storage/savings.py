@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
+from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, col, func, select
 
 from storage import audit
@@ -1075,6 +1076,13 @@ def _check_entries(session: Session, cluster: Cluster | None) -> list[str]:
         if entry.kind not in KINDS or _wrong_sign(entry):
             problems.append(f"entry {entry.id}: {entry.kind} with amount {entry.amount_minor}")
     return problems
+
+
+def forget_member(session: Session, member_id: int) -> None:
+    """Erasing a member: the reasons a treasurer wrote about their requests and loans go. Entries, amounts
+    and payment references stay: the ledger is append-only and every balance must still reconcile."""
+    session.execute(update(Request).where(Request.member_id == member_id).values(reason=""))
+    session.execute(update(Loan).where(Loan.member_id == member_id).values(reason=""))
 
 
 SIGNS = {"deposit": 1, "withdrawal": -1, "loan_disbursement": 1, "repayment": -1, "interest": 1, "fee": -1}

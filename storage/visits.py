@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, select
 
 from storage import audit
@@ -64,6 +65,11 @@ def visits_rows(session: Session, cluster: Cluster):
                    member.name if member else "", by.number if by else "", v.note]
 
     return columns, rows()
+
+
+def forget_member(session: Session, member_id: int) -> None:
+    """Erasing a member: the notes written about them go; the visits stay, so the contact KPI is unchanged."""
+    session.execute(update(Visit).where(Visit.member_id == member_id).values(note=""))
 
 
 EXPORTS = {"visits": visits_rows}

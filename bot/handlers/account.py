@@ -3,26 +3,89 @@
 from __future__ import annotations
 
 from bot import i18n, router, sms
-from bot.context import ANYONE, MEMBER, Command, Ctx, refusal_for
+from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, refusal_for
 from bot.handlers.choices import pick
 from bot.handlers.registration import LANG_ALIASES, LANGS, STATUS_LABELS
 
+# What each role needs most, first; every other command follows in the order of the command table.
+FIRST = {
+    "member": ("DEF", "EVENTS", "YES", "BUY", "SAVE", "BAL", "STMT", "LOAN", "REPAY", "PAID", "POLL", "HERE",
+               "PROPOSE", "VOTE", "PROFILE", "LANG"),
+    "facilitator": ("APPROVE", "BCAST", "KPI", "VISIT", "NEWEVENT", "EVENT", "NEWBUY", "PURCHASE", "NEWPOLL",
+                    "RESULTS", "REPORT", "VOTE", "DEFSET"),
+    "treasurer": ("CONFIRM", "DECLINE", "DEP", "SACCOS", "PAYOK", "PAYNO", "WITHDRAW", "PAYOUT", "REVERSE"),
+}
+STRANGER_FIRST = ("JOIN", "DEF", "LANG")
+ADMIN_WORDS = frozenset({"admin", "msimamizi", "gestion", "አስተዳዳሪ"})
+TOPIC_WORDS = {"glossary": "DEF", "events": "EVENTS", "purchases": "BUY", "savings": "SAVE", "polls": "POLL"}
+HIDDEN = frozenset({"HELP", "LINK", "STOP", "START"})
 
-def help_(ctx: Ctx) -> None:
-    """The commands this person may use now, as many as fit one segment, most useful first."""
+
+def _usable(ctx: Ctx, name: str) -> bool:
     from bot.handlers import COMMANDS
 
-    words = [router.keyword(c.name, ctx.lang) for c in COMMANDS.values()
-             if c.help and refusal_for(c.access, ctx.member) is None
-             and not (c.name == "JOIN" and ctx.member is not None and ctx.member.status != "rejected")]
+    command = COMMANDS[name]
+    if name == "JOIN":
+        return ctx.member is None or ctx.member.status == "rejected"
+    return refusal_for(command.access, ctx.member) is None
+
+
+def _general(ctx: Ctx) -> list[str]:
+    """The commands HELP offers this person, most useful for their role first."""
+    from bot.handlers import COMMANDS
+
+    if ctx.member is None or ctx.member.status != "active":
+        first: tuple[str, ...] = STRANGER_FIRST
+    else:
+        first = FIRST.get(ctx.member.admin_role, ()) + FIRST["member"]
+    helpful = [c.name for c in COMMANDS.values() if c.help]
+    order = list(dict.fromkeys([*first, *helpful]))
+    return [name for name in order if name in COMMANDS and name not in HIDDEN and _usable(ctx, name)]
+
+
+def _topic(ctx: Ctx, word: str) -> list[str] | None:
+    """HELP SAVE, HELP BUY, HELP ADMIN...: every command of that domain (or every admin command) this
+    person may use, rarer ones included; None when the word names no topic."""
+    from bot.handlers import COMMANDS, MODULES
+
+    folded = router.fold(word)
+    if folded in ADMIN_WORDS:
+        admin = [c.name for c in COMMANDS.values() if c.access in (FACILITATOR, TREASURER, ADMIN)]
+        first = FIRST.get(ctx.member.admin_role, ()) if ctx.member is not None else ()
+        names = list(dict.fromkeys([*first, *admin]))
+    else:
+        found = router.match(TOPIC_WORDS.get(folded, word))
+        if found is None:
+            return None
+        module = next(m for m in MODULES if any(c.name == found.command for c in m.COMMANDS))
+        names = [c.name for c in module.COMMANDS]
+    shown = [name for name in names if name not in HIDDEN and _usable(ctx, name)]
+    return shown or None
+
+
+def help_(ctx: Ctx) -> None:
+    """The commands this person may use now, as many as fit one segment, most useful first. When some do
+    not fit, the last item is `HELP <command>`, which lists the rest of that command's domain."""
+    topic = _topic(ctx, router.split_first(ctx.args)[0]) if ctx.args else None
+    names = topic or _general(ctx)
+    words = [router.keyword(name, ctx.lang) for name in names]
     text = ctx.t("You can send: {commands}", commands="")
+    shown = _fill(text, words)
+    if len(shown) < len(words) and topic is None:
+        hint = f"{router.keyword('HELP', ctx.lang)} {words[len(shown)]}"
+        shown = _fill(text, words, tail=hint) + [hint]
+    ctx.say(text + ", ".join(shown))
+
+
+def _fill(prefix: str, words: list[str], tail: str = "") -> list[str]:
+    """As many words as fit one SMS after the prefix (and before the tail, when there is one)."""
     shown: list[str] = []
     for word in words:
-        candidate = text + ", ".join([*shown, word])
+        candidate = prefix + ", ".join([*shown, word, *([tail] if tail else [])])
         if not sms.fits(candidate) or len(candidate) > 160:
             break
         shown.append(word)
-    ctx.say(text + ", ".join(shown))
+    return shown
 
 
 def lang(ctx: Ctx) -> None:

@@ -39,6 +39,10 @@ def join(ctx: Ctx) -> None:
         ctx.reply("You are already registered with {cluster} as {number}. Send PROFILE to see your details.",
                   cluster=ctx.cluster.name, number=ctx.member.number)
         return
+    conv = ctx.conversation
+    if conv is not None and conv.flow == "join" and not ctx.args:
+        _ask(ctx, conv.step)  # JOIN again mid-registration resumes it rather than starting over
+        return
     if ctx.args:
         cluster = find_by_code(ctx.session, router.split_first(ctx.args)[0])
         if cluster is None:
@@ -62,6 +66,8 @@ def join(ctx: Ctx) -> None:
 def join_step(ctx: Ctx) -> None:
     step = ctx.conversation.step
     data = ctx.data
+    if step not in CHOICES and _command_word(ctx):
+        return
     if step in CHOICES:
         value = pick(ctx.text, CHOICES[step], LANG_ALIASES if step == "language" else None)
         if value is None:
@@ -82,6 +88,24 @@ def join_step(ctx: Ctx) -> None:
         return
     ctx.set_step(following, data)
     _ask(ctx, following)
+
+
+def _command_word(ctx: Ctx) -> bool:
+    """A bare command keyword (BAL, JOIN) at a question that takes any text is not a name or a place: JOIN
+    asks the question again, a command a stranger may use runs, any other says registration comes first."""
+    from bot.handlers import COMMANDS
+
+    found = router.match(ctx.text)
+    if found is None or found.args:
+        return False
+    if found.command == "JOIN":
+        _ask(ctx, ctx.conversation.step)
+    elif COMMANDS[found.command].access == ANYONE:
+        ctx.command = found.command
+        COMMANDS[found.command].handler(ctx)
+    else:
+        ctx.reply("Please finish registering first. {question}", question=ctx.t(QUESTIONS[ctx.conversation.step]))
+    return True
 
 
 def _ask(ctx: Ctx, step: str) -> None:
