@@ -91,7 +91,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             with session_scope(db) as session:
                 msg = mark_status(session, sid, twilio_sms.STATUS_MAP[status],
                                   f"twilio {status} {code}".strip() if code else "")
-                if msg is not None and code.isdigit() and int(code) in twilio_sms.SILENCE_CODES:
+                if msg is not None and code.isdecimal() and int(code) in twilio_sms.SILENCE_CODES:
                     silence_address(session, msg, f"twilio {code}")
 
         await run_in_threadpool(apply)
@@ -146,7 +146,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             return Response("not found", status_code=404)
         phone = normalise_phone(request.query_params.get("phone", ""), settings.default_region)
         after = request.query_params.get("after", "0")
-        if phone is None or not after.isdigit():
+        if phone is None or not after.isdecimal():
             return JSONResponse({"error": "phone and after (a message id) expected"}, status_code=400)
 
         def fetch() -> list[dict]:

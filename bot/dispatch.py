@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 MAX_BACKOFF = timedelta(minutes=30)
+# A provider outage of hours must not lose messages: a message that keeps failing is given up only once it
+# has had its attempts AND is this old (with backoff capped at MAX_BACKOFF, it is tried about 50 times).
+GIVE_UP_AFTER = timedelta(hours=24)
 IDLE_WAIT = 0.5
 
 
@@ -209,7 +212,8 @@ def record_result(db: Engine, settings: Settings, msg_id: int, provider_id: str 
         elif error.throttled:
             msg.last_error = error.reason[:300]
             msg.next_attempt_at = now + timedelta(seconds=max(error.retry_after, 1.0))
-        elif error.permanent or msg.attempts >= settings.dispatch_max_attempts:
+        elif error.permanent or (msg.attempts >= settings.dispatch_max_attempts
+                                 and now - msg.created_at >= GIVE_UP_AFTER):
             msg.status, msg.last_error = "failed", error.reason[:300]
             if error.opt_out:
                 silence_address(session, msg, error.reason)

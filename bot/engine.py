@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -57,11 +57,13 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
     """
     now = now or utcnow()
     text = clean_text(inbound.text)
+    inbound = replace(inbound, address=clean_text(inbound.address)[:64],
+                      provider_id=clean_text(inbound.provider_id)[:64])
     with session_scope(db) as session:
-        record = InboundMessage(channel=inbound.channel, provider_id=inbound.provider_id[:64],
-                                address=inbound.address[:64], text=text, received_at=now)
+        record = InboundMessage(channel=inbound.channel, provider_id=inbound.provider_id,
+                                address=inbound.address, text=text, received_at=now)
         if not insert_once(session, record):
-            earlier = find_inbound(session, inbound.channel, inbound.provider_id[:64])
+            earlier = find_inbound(session, inbound.channel, inbound.provider_id)
             return Outcome(replies=replies_to(session, earlier.id), duplicate=True, inbound_id=earlier.id)
         identity = get_or_create_identity(session, inbound.channel, inbound.address)
         if identity.opted_out:
@@ -108,7 +110,7 @@ def _language(member: Member | None, identity, text: str, settings: Settings) ->
 
 def _flood_count(session: Session, inbound: Inbound, now: datetime) -> int:
     return session.exec(select(func.count()).select_from(InboundMessage).where(
-        InboundMessage.channel == inbound.channel, InboundMessage.address == inbound.address[:64],
+        InboundMessage.channel == inbound.channel, InboundMessage.address == inbound.address,
         InboundMessage.received_at > now - timedelta(minutes=1))).one()
 
 

@@ -69,7 +69,7 @@ class Event(SQLModel, table=True):
 
     @property
     def reminder_minutes(self) -> list[int]:
-        return sorted({int(m) for m in self.reminders.split(",") if m.strip().isdigit()}, reverse=True)
+        return sorted({int(m) for m in self.reminders.split(",") if m.strip().isdecimal()}, reverse=True)
 
 
 class Invitation(SQLModel, table=True):
@@ -147,7 +147,7 @@ def parse_reminders(text: str) -> str:
         if not part:
             continue
         number, unit = (part[:-1], part[-1]) if part[-1] in units else (part, "m")
-        if not number.isdigit() or not 0 < int(number) * units[unit] <= MAX_REMINDER_MINUTES:
+        if not number.isdecimal() or not 0 < int(number) * units[unit] <= MAX_REMINDER_MINUTES:
             raise EventError("bad_reminders", part)
         minutes.append(int(number) * units[unit])
     if len(minutes) > 5:
@@ -197,7 +197,7 @@ def create_event(session: Session, cluster: Cluster, *, title: str, starts_at: d
 def get_event(session: Session, cluster: Cluster, ref: str | int) -> Event | None:
     """An event of this cluster named by its number ('12' or '#12'), or None."""
     text = str(ref).strip().lstrip("#")
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         return None
     event = session.get(Event, int(text))
     return event if event is not None and event.cluster_id == cluster.id else None

@@ -9,7 +9,7 @@ from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
 from storage.clusters import Cluster
-from storage.db import utcnow
+from storage.db import insert_once, lock_row, utcnow
 
 LANGUAGES = ("en", "sw", "fr", "am")
 GENDERS = ("female", "male", "other")
@@ -85,16 +85,18 @@ def normalise_phone(raw: str, region: str) -> str | None:
 
 
 def get_or_create_identity(session: Session, channel: str, address: str) -> Identity:
-    identity = session.exec(
-        select(Identity).where(Identity.channel == channel, Identity.address == address)).first()
+    """The identity of an address, created on first contact; two first messages at once make one row."""
+    stmt = select(Identity).where(Identity.channel == channel, Identity.address == address)
+    identity = session.exec(stmt).first()
     if identity is None:
-        identity = Identity(channel=channel, address=address)
-        session.add(identity)
-        session.flush()
+        insert_once(session, Identity(channel=channel, address=address))
+        identity = session.exec(stmt).one()
     return identity
 
 
 def next_member_number(session: Session, cluster: Cluster) -> str:
+    """The next free number; the cluster row is locked so two members finishing at once get two numbers."""
+    lock_row(session, Cluster, cluster.id)
     count = session.exec(select(func.count()).select_from(Member).where(Member.cluster_id == cluster.id)).one()
     n = count + 1
     while session.exec(select(Member.id).where(Member.cluster_id == cluster.id,
@@ -125,7 +127,7 @@ def find_member(session: Session, cluster: Cluster, ref: str) -> Member | None:
         return None
     member = session.exec(select(Member).where(Member.cluster_id == cluster.id,
                                                func.upper(Member.number) == ref.upper())).first()
-    if member is None and ref.isdigit():
+    if member is None and ref.isdecimal():
         member = session.exec(select(Member).where(
             Member.cluster_id == cluster.id, Member.number == f"{cluster.code}-{int(ref):03d}")).first()
     if member is None:

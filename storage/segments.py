@@ -96,7 +96,7 @@ def _value(key: str, raw: str) -> str | int:
         return found
     if key == "event":
         digits = raw.lstrip("#")
-        if not digits.isdigit() or len(digits) > 9:
+        if not digits.isdecimal() or len(digits) > 9:
             raise SegmentError("bad_event", raw)
         return int(digits)
     return " ".join(raw.split())

@@ -10,7 +10,16 @@ import pytest
 from bot import outbox
 from bot.channels.telegram import TelegramTransport
 from bot.channels.twilio_sms import TwilioTransport
-from bot.dispatch import LEASE, Dispatcher, RateLimiter, SendError, backoff, claim, record_result
+from bot.dispatch import (
+    GIVE_UP_AFTER,
+    LEASE,
+    Dispatcher,
+    RateLimiter,
+    SendError,
+    backoff,
+    claim,
+    record_result,
+)
 from bot.runtime import transports
 from storage.db import session_scope
 from storage.members import get_or_create_identity
@@ -85,10 +94,13 @@ def test_transient_errors_give_up_after_the_configured_attempts(db, settings, fa
     few = with_settings(settings, twilio_api_base=fake_twilio.url, dispatch_max_attempts=3)
     dispatcher = Dispatcher(db, few, [TwilioTransport(few, timeout=2)], clock=fake_clock)
     [msg_id] = queue_sms(db)
-    fake_twilio.fail(10, 503)
+    fake_twilio.fail(1000, 503)
     dispatcher.drain(wait=True)
     failed = message(db, msg_id)
-    assert (failed.status, failed.attempts) == ("failed", 3) and "503" in failed.last_error
+    assert failed.status == "failed" and "503" in failed.last_error
+    # an outage of hours loses nothing: a message is given up only after its attempts AND a day of trying
+    assert failed.attempts > 3 and fake_clock.offset >= GIVE_UP_AFTER.total_seconds()
+    assert len(fake_twilio.requests) == failed.attempts
     assert not identity(db, "sms", PHONE).opted_out  # an outage says nothing about the address
 
 

@@ -166,7 +166,7 @@ def bcast(ctx: Ctx) -> None:
         ctx.start_flow("bcast", "segment", {})
         ctx.reply("Who should get it? Send all, or terms like sector:tailoring location:Moshi gender:F")
         return
-    if args.lstrip("#").isdigit():
+    if args.lstrip("#").isdecimal():
         return _report(ctx, int(args.lstrip("#")))
     when_text, segment_text, text = _split_args(args)
     if not segment_text:
@@ -295,7 +295,7 @@ def bcast_step(ctx: Ctx) -> None:
 
 def report(ctx: Ctx) -> None:
     ref = router.split_first(ctx.args)[0].lstrip("#")
-    if not ref.isdigit() or len(ref) > 9:
+    if not ref.isdecimal() or len(ref) > 9:
         ctx.reply("Send REPORT and a broadcast number, for example: REPORT 12")
         return
     _report(ctx, int(ref))

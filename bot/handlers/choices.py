@@ -9,7 +9,7 @@ from bot.router import fold
 def pick(text: str, options: list[tuple[str, str]], aliases: dict[str, list[str]] | None = None) -> str | None:
     """The value chosen by `text` among (value, label msgid) options, by number, label or alias."""
     answer = fold(text).strip(" .,!")
-    if answer.isdigit():
+    if answer.isdecimal():
         index = int(answer) - 1
         return options[index][0] if 0 <= index < len(options) else None
     for value, label in options:

@@ -102,9 +102,9 @@ def _date_words(words: list[str], today: date) -> tuple[date, list[str]]:
     elif m := DATE_NUM.match(words[0]):
         day, month = int(m[1]), int(m[2])
         year = (2000 + int(m[3]) if len(m[3]) == 2 else int(m[3])) if m[3] else None
-    elif len(words) >= 2 and words[0].isdigit() and words[1].strip(".") in MONTHS:
+    elif len(words) >= 2 and words[0].isdecimal() and words[1].strip(".") in MONTHS:
         day, month, rest = int(words[0]), MONTHS[words[1].strip(".")], words[2:]
-    elif len(words) >= 2 and words[0].strip(".") in MONTHS and words[1].isdigit():
+    elif len(words) >= 2 and words[0].strip(".") in MONTHS and words[1].isdecimal():
         day, month, rest = int(words[1]), MONTHS[words[0].strip(".")], words[2:]
     else:
         raise WhenError("format")
@@ -236,7 +236,7 @@ def _answer(ctx: Ctx, choice: str) -> None:
                       "invitations.", keyword=router.keyword(ctx.command, ctx.lang))
             return
         ref = str(open_[0].id)
-    if not ref.isdigit():
+    if not ref.isdecimal():
         _error(ctx, "unknown_event", event_id=ref)
         return
     try:
@@ -340,7 +340,7 @@ def _step_place(ctx: Ctx, data: dict, text: str) -> None:
 
 
 def _step_capacity(ctx: Ctx, data: dict, text: str) -> None:
-    if not text.isdigit() or int(text) > store.MAX_CAPACITY:
+    if not text.isdecimal() or int(text) > store.MAX_CAPACITY:
         ctx.reply("Please send a number of places, or 0 for no limit.")
         return
     data["capacity"] = int(text)
@@ -435,7 +435,7 @@ def _publish(ctx: Ctx, event_id: int | str) -> None:
 
 def publish(ctx: Ctx) -> None:
     ref = _event_id(router.split_first(ctx.args)[0])
-    if not ref.isdigit():
+    if not ref.isdecimal():
         ctx.reply("Send PUBLISH and the event number, e.g. PUBLISH 12")
         return
     _publish(ctx, ref)
@@ -482,7 +482,7 @@ def move(ctx: Ctx) -> None:
     ref, when = router.split_first(ctx.args)
     ref = _event_id(ref)
     try:
-        if not ref.isdigit():
+        if not ref.isdecimal():
             raise WhenError("format")
         start, end = parse_when(when, ctx.timezone, ctx.now)
     except WhenError:
@@ -506,7 +506,7 @@ def move(ctx: Ctx) -> None:
 
 def cancel(ctx: Ctx) -> None:
     ref = _event_id(router.split_first(ctx.args)[0])
-    if not ref.isdigit():
+    if not ref.isdecimal():
         ctx.reply("Send CANCELEVENT and the event number, e.g. CANCELEVENT 12")
         return
     try:
@@ -524,7 +524,7 @@ def cancel(ctx: Ctx) -> None:
 def attend(ctx: Ctx) -> None:
     ref, rest = router.split_first(ctx.args)
     ref, refs = _event_id(ref), rest.split()
-    if not ref.isdigit() or not refs:
+    if not ref.isdecimal() or not refs:
         ctx.reply("Send ATTEND, the event number and member numbers or phones, e.g. ATTEND 12 MOSHI-001")
         return
     members = []

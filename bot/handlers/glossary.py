@@ -151,8 +151,11 @@ def _lookup(ctx: Ctx, query: str) -> None:
     elif found.candidates:
         _did_you_mean(ctx, found.candidates, scope)
     else:
-        ctx.reply("I have no definition of {word}. Send DEF for topics, or PROPOSE {word} = your word.",
-                  word=query[:store.WORD_LIMIT])
+        unknown = N_("I have no definition of {word}. Send DEF for topics, or PROPOSE {word} = your word.")
+        word = query[:store.WORD_LIMIT]
+        while len(word) > 1 and not sms.fits(ctx.t(unknown, word=word)):
+            word = word[:-1]  # a long unknown word in a wide script: shorten the echo, not the advice
+        ctx.reply(unknown, word=word)
 
 
 def _show(ctx: Ctx, term_id: int, scope: int | None) -> None:
@@ -215,7 +218,7 @@ def pick_step(ctx: Ctx) -> None:
     """A digit picks a suggested term or a topic; any other text is looked up as a term."""
     data, step = ctx.data, ctx.conversation.step
     answer = ctx.text.strip(" .")
-    if not answer.isdigit():
+    if not answer.isdecimal():
         ctx.end_flow()
         _lookup(ctx, ctx.text[:QUERY_LIMIT])
         return
@@ -302,13 +305,13 @@ def vote(ctx: Ctx) -> None:
     if not first:
         _list_votes(ctx)
         return
-    if not first.isdigit():
+    if not first.isdecimal():
         ctx.reply("Send VOTE, the vote number and your digit, for example: VOTE 3 1")
         return
     choice = router.split_first(rest)[0]
     if not choice:
         _show_ballot(ctx, int(first))
-    elif choice.isdigit():
+    elif choice.isdecimal():
         _cast(ctx, int(first), int(choice))
     else:
         ctx.reply("Send VOTE, the vote number and your digit, for example: VOTE 3 1")
@@ -346,7 +349,7 @@ def _show_ballot(ctx: Ctx, ballot_id: int) -> None:
 def vote_step(ctx: Ctx) -> None:
     ballot_id = ctx.data["ballot"]
     answer = ctx.text.strip(" .")
-    if not answer.isdigit():
+    if not answer.isdecimal():
         ctx.end_flow()
         ctx.reply("To vote, send the digit of your choice, or VOTE {id} and the digit.", id=ballot_id)
         return
@@ -396,7 +399,7 @@ def _options_fit(words: list[str]) -> bool:
 
 def _open_vote(ctx: Ctx, rest: str) -> None:
     words = rest.split()
-    days = int(words.pop()) if len(words) > 1 and words[-1].isdigit() else None
+    days = int(words.pop()) if len(words) > 1 and words[-1].isdecimal() else None
     term_text = " ".join(words)[:QUERY_LIMIT]
     if not term_text:
         ctx.reply("Send VOTE OPEN and the term, for example: VOTE OPEN cluster initiative")
@@ -469,7 +472,7 @@ def _offer_vote_flow(ctx: Ctx, member: Member, identity_id: int, ballot_id: int)
 
 def _close_vote(ctx: Ctx, rest: str) -> None:
     ref = router.split_first(rest)[0]
-    if not ref.isdigit():
+    if not ref.isdecimal():
         ctx.reply("Send VOTE CLOSE and the vote number, for example: VOTE CLOSE 3")
         return
     ballot = _ballot_in_cluster(ctx, int(ref))
@@ -610,8 +613,8 @@ def _confirm(ctx: Ctx, data: dict, answer: str) -> None:
 
 def weekly(ctx: Ctx) -> None:
     word = router.fold(router.split_first(ctx.args)[0])
-    rule = store.settings_for(ctx.session, ctx.cluster.id)
     if word in OFF_WORDS:
+        rule = store.settings_for(ctx.session, ctx.cluster.id)
         rule.weekly_day = None
         ctx.session.add(rule)
         ctx.reply("The term of the week is off.")
@@ -620,6 +623,7 @@ def weekly(ctx: Ctx) -> None:
     if day is None:
         ctx.reply("Send WEEKLY and a day (for example WEEKLY monday), or WEEKLY off.")
         return
+    rule = store.settings_for(ctx.session, ctx.cluster.id)
     rule.weekly_day = day
     ctx.session.add(rule)
     store.record(ctx.session, "weekly", cluster_id=ctx.cluster.id, term_id=None, actor=ctx.member, at=ctx.now,
@@ -628,7 +632,7 @@ def weekly(ctx: Ctx) -> None:
 
 
 def _weekday(word: str) -> int | None:
-    if word.isdigit() and 1 <= int(word) <= 7:
+    if word.isdecimal() and 1 <= int(word) <= 7:
         return int(word) - 1
     return next((i for i, names in enumerate(DAY_WORDS) if word in names), None)
 

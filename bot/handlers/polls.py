@@ -121,7 +121,7 @@ def parse_answer(question: PollQuestion, text: str) -> tuple[int | None, str] | 
         clean = " ".join(text.split())
         return (None, clean) if clean else None
     answer = router.fold(text).strip(" .,!")
-    if answer.lstrip("-").isdigit() and len(answer) <= 3:
+    if answer.lstrip("-").isdecimal() and len(answer) <= 3:
         return int(answer), ""
     if question.kind == "yesno":
         if answer in YES_WORDS:
@@ -236,7 +236,7 @@ def _run_command(ctx: Ctx, found: router.Match) -> None:
 def poll(ctx: Ctx) -> None:
     """POLL: resume pending questions; POLL n: go back to question n of the current round to change it."""
     arg = router.split_first(ctx.args)[0]
-    if arg.isdigit():
+    if arg.isdecimal():
         return _jump(ctx, int(arg))
     for rnd in store.pending_rounds(ctx.session, ctx.member, ctx.now):
         question = store.next_question(ctx.session, rnd, ctx.member)
@@ -301,7 +301,7 @@ def results(ctx: Ctx) -> None:
     """RESULTS id [segment]: the latest round in one SMS, with the change since the round before."""
     ref, segment = router.split_first(ctx.args)
     poll_id = ref.lstrip("#")
-    if not poll_id.isdigit():
+    if not poll_id.isdecimal():
         ctx.reply("Send RESULTS and a poll number, e.g. RESULTS 3, or RESULTS 3 sector:dairy.")
         return
     item = store.get_poll(ctx.session, ctx.cluster, int(poll_id))
@@ -380,7 +380,7 @@ def _fill(head: str, parts: list[str]) -> str:
 def new_poll(ctx: Ctx) -> None:
     """NEWPOLL: guided creation. NEWPOLL 5 copies poll 5; the conversation then asks audience and schedule."""
     arg = router.split_first(ctx.args)[0].lstrip("#")
-    if arg.isdigit():
+    if arg.isdecimal():
         source = store.get_poll(ctx.session, ctx.cluster, int(arg))
         if source is None:
             ctx.reply("No poll {id} in your cluster.", id=arg[:9])
@@ -424,7 +424,7 @@ def _kind(ctx: Ctx, data: dict) -> None:
             _ask_kind(ctx, 1)
             return
         return _to_audience(ctx, spec)
-    if not answer.isdigit() or not 1 <= int(answer) <= len(KIND_CHOICES):
+    if not answer.isdecimal() or not 1 <= int(answer) <= len(KIND_CHOICES):
         ctx.reply("Please answer with a number from {low} to {high}.", low=0, high=len(KIND_CHOICES))
         return
     if len(spec["questions"]) >= store.MAX_QUESTIONS:
@@ -500,7 +500,7 @@ def parse_when(text: str) -> tuple[datetime, int]:
     parts = text.split()
     months = 0
     if len(parts) == 3:
-        if not parts[2].isdigit():
+        if not parts[2].isdecimal():
             raise PollError("bad_every", parts[2])
         months = int(parts[2])
     elif len(parts) != 2:
@@ -697,7 +697,7 @@ def _cli_create(args, cli) -> None:
         try:
             if args.file in store.TEMPLATES:
                 spec = store.load_template(args.file)
-            elif args.file.isdigit():
+            elif args.file.isdecimal():
                 source = store.get_poll(session, cluster, int(args.file))
                 if source is None:
                     raise CliError(f"no poll {args.file} in {cluster.code}")

@@ -117,7 +117,7 @@ def parse_deadline(text: str, tz: str, now: datetime) -> datetime | None:
 
 def _purchase_id(text: str) -> int | None:
     text = text.strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) <= 9 else None
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
 
 
 # Wording helpers ------------------------------------------------------------------------------------------
@@ -807,7 +807,7 @@ def purchase_info(ctx: Ctx) -> None:
     if not words:
         _overview(ctx)
         return
-    p = _lookup(ctx, words[0]) if _purchase_id(words[0]) else None
+    p = _lookup(ctx, words[0]) if _purchase_id(words[0]) is not None else None
     if p is None:
         if _purchase_id(words[0]) is None:
             ctx.reply(

@@ -84,7 +84,7 @@ def _split_amount(args: str) -> tuple[str, str]:
     tokens = args.split()
     if not tokens:
         return "", ""
-    size = 2 if len(tokens) > 1 and not any(ch.isdigit() for ch in tokens[0]) else 1
+    size = 2 if len(tokens) > 1 and not any(ch.isdecimal() for ch in tokens[0]) else 1
     if len(tokens) > size and tokens[size] in ("/=", "/-", "=/"):
         size += 1
     return " ".join(tokens[:size]), " ".join(tokens[size:])
@@ -103,7 +103,7 @@ def _amount(ctx: Ctx, text: str) -> int | None:
 
 def _number(text: str) -> int | None:
     first = router.split_first(text)[0].lstrip("#")
-    return int(first) if first.isdigit() and len(first) < 10 else None
+    return int(first) if first.isdecimal() and len(first) < 10 else None
 
 
 def _money(minor: int, currency: str) -> Money:
@@ -279,7 +279,7 @@ def loan(ctx: Ctx) -> None:
     tokens = ctx.args.split()
     if tokens and router.fold(tokens[-1]) in MONTH_WORDS:
         tokens.pop()
-    months = tokens[-1] if len(tokens) >= 2 and tokens[-1].isdigit() else None
+    months = tokens[-1] if len(tokens) >= 2 and tokens[-1].isdecimal() else None
     if months is None:
         _usage(ctx, N_("Send {keyword}, the amount and the months, for example: {keyword} 300000 6"))
         return
