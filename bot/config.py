@@ -39,6 +39,8 @@ class Settings:
     telegram_rate: float = 25.0
     flood_limit: int = 20
     dispatch_max_attempts: int = 8
+    retention_days: int = 365
+    leader_interval: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -87,5 +89,7 @@ class Settings:
             telegram_rate=float(get("TELEGRAM_RATE", "25")),
             flood_limit=int(get("FLOOD_LIMIT", "20")),
             dispatch_max_attempts=int(get("DISPATCH_MAX_ATTEMPTS", "8")),
+            retention_days=int(get("RETENTION_DAYS", "365")),
+            leader_interval=max(0.2, float(get("LEADER_INTERVAL", "5"))),
             extra=values,
         )

@@ -58,7 +58,11 @@ class LeaderLock:
                 return True
             except Exception:
                 log.warning("lost the scheduler lock connection")
-                self._conn = None
+                conn, self._conn = self._conn, None
+                try:
+                    conn.invalidate()
+                except Exception:
+                    log.debug("the lost lock connection could not be discarded", exc_info=True)
                 return False
         return self._fh is not None
 
@@ -91,22 +95,37 @@ class Leadership:
 
     def _run(self) -> None:
         while not self.stopping.is_set():
-            if not self.leading.is_set():
-                if self.lock.try_acquire():
-                    log.info("this process now leads the scheduler")
-                    self._stop_lead = self.lead()
-                    self.leading.set()
-            elif not self.lock.still_held():
+            try:
+                self._turn()
+            except Exception:  # the database is away: give up the lead, try again at the next turn
+                log.exception("scheduler leadership check failed")
                 self._step_down()
             self.stopping.wait(self.interval)
         self._step_down()
 
+    def _turn(self) -> None:
+        """A follower tries to take the lock; the leader checks it still holds it, and steps down if not."""
+        if not self.leading.is_set():
+            if self.lock.try_acquire():
+                self.leading.set()
+                log.info("this process now leads the scheduler")
+                self._stop_lead = self.lead()
+        elif not self.lock.still_held():
+            log.warning("lost the scheduler lock: stepping down")
+            self._step_down()
+
     def _step_down(self) -> None:
-        if self._stop_lead is not None:
-            self._stop_lead()
+        """Stop scheduling first, then free the lock, so two schedulers never overlap."""
+        try:
+            if self._stop_lead is not None:
+                self._stop_lead()
+        finally:
             self._stop_lead = None
-        self.leading.clear()
-        self.lock.release()
+            self.leading.clear()
+            try:
+                self.lock.release()
+            except Exception:
+                log.exception("releasing the scheduler lock failed; it goes with the connection")
 
     def stop(self) -> None:
         self.stopping.set()
