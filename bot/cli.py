@@ -74,16 +74,20 @@ def cmd_web(args, cli: Cli) -> None:
 
 
 def cmd_worker(args, cli: Cli) -> None:
+    import signal
     import threading
 
     from bot.runtime import start_workers
 
     _dispatcher, stop = start_workers(cli.db, cli.settings)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a PaaS or systemd asks politely first
     print("clusterbot worker running: dispatcher and scheduler", file=sys.stderr)
     try:
-        threading.Event().wait()
+        stopping.wait()
     except KeyboardInterrupt:
-        stop()
+        pass
+    stop()
 
 
 def cmd_migrate(args, cli: Cli) -> None:
@@ -339,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every send with the number
     args = build_parser().parse_args(argv)
     cli = Cli(Settings.from_env())
     try:

@@ -65,16 +65,18 @@ class Kpi:
         return self.value > self.threshold if self.strict else self.value >= self.threshold
 
 
-def participants(session: Session, cluster: Cluster) -> list[Member]:
-    return list(session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.status == "active",
-                                                  Member.admin_role != "facilitator").order_by(Member.id)))
+def participants(session: Session, cluster: Cluster) -> list:
+    """Active members other than facilitators: (id, committed, role, gender) rows, all a KPI reads."""
+    return list(session.exec(select(Member.id, Member.committed, Member.role, Member.gender)
+                             .where(Member.cluster_id == cluster.id, Member.status == "active",
+                                    Member.admin_role != "facilitator").order_by(Member.id)))
 
 
-def committed(people: list[Member]) -> Kpi:
+def committed(people: list) -> Kpi:
     return Kpi("committed", sum(m.committed for m in people), len(people), threshold=0.8)
 
 
-def industry(people: list[Member]) -> Kpi:
+def industry(people: list) -> Kpi:
     """Firms and farms among committed participants; it is met only with at least one committed academic."""
     core = [m for m in people if m.committed]
     academia = sum(m.role == "academia" for m in core)
@@ -82,7 +84,7 @@ def industry(people: list[Member]) -> Kpi:
                academia=academia)
 
 
-def contact(session: Session, cluster: Cluster, people: list[Member], now: datetime) -> Kpi:
+def contact(session: Session, cluster: Cluster, people: list, now: datetime) -> Kpi:
     ids = {m.id for m in people}
     visited = set(session.exec(select(Visit.member_id).where(Visit.cluster_id == cluster.id,
                                                              Visit.at > now - YEAR, Visit.at <= now)))
@@ -117,7 +119,7 @@ def _pledgers(session: Session, cluster_id: int, since: datetime, now: datetime)
         pl.created_at <= now)))
 
 
-def joint(session: Session, cluster: Cluster, people: list[Member], now: datetime) -> Kpi:
+def joint(session: Session, cluster: Cluster, people: list, now: datetime) -> Kpi:
     """Participants who attended an event or pledged to a joint purchase in the last year."""
     sources = [f(session, cluster.id, now - YEAR, now) for f in (_event_attendees, _pledgers)]
     if all(found is None for found in sources):
@@ -126,11 +128,11 @@ def joint(session: Session, cluster: Cluster, people: list[Member], now: datetim
     return Kpi("joint", len(found & {m.id for m in people}), len(people), threshold=0.3, strict=True)
 
 
-def women(people: list[Member]) -> Kpi:
+def women(people: list) -> Kpi:
     return Kpi("women", sum(m.gender == "female" for m in people), len(people))
 
 
-def engaged(session: Session, cluster: Cluster, people: list[Member], now: datetime) -> Kpi:
+def engaged(session: Session, cluster: Cluster, people: list, now: datetime) -> Kpi:
     """Participants who wrote to the bot in the last 90 days: members who use it, not just appear in it."""
     ids = {m.id for m in people}
     if not ids:

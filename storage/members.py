@@ -169,6 +169,18 @@ def contact_identity(session: Session, member: Member) -> Identity | None:
                         .order_by(Identity.last_seen_at.desc(), Identity.id.desc())).first()
 
 
+def contact_identities(session: Session, member_ids: list[int]) -> dict[int, Identity]:
+    """contact_identity for many members in one query: a broadcast to thousands needs no query each."""
+    found: dict[int, Identity] = {}
+    for start in range(0, len(member_ids), 900):  # stay under SQLite's bound-parameter limit
+        rows = session.exec(select(Identity).where(Identity.member_id.in_(member_ids[start:start + 900]),
+                                                   Identity.opted_out == False)  # noqa: E712
+                            .order_by(Identity.member_id, Identity.last_seen_at.desc(), Identity.id.desc()))
+        for identity in rows:
+            found.setdefault(identity.member_id, identity)
+    return found
+
+
 def set_admin(session: Session, cluster: Cluster, phone: str, role: str, actor: str = "cli") -> Member:
     """Make the holder of a phone a facilitator or treasurer, creating an active member if needed."""
     if role not in ("facilitator", "treasurer"):

@@ -89,3 +89,16 @@ def mark_status(session: Session, provider_id: str, status: str, error: str = ""
         msg.delivered_at = utcnow()
     session.add(msg)
     return msg
+
+
+def blank_texts_before(session: Session, cutoff: datetime, limit: int = 5000) -> int:
+    """Erase the text of messages older than `cutoff` (kept: who, when, status, segments); returns how many."""
+    from sqlalchemy import update
+
+    done = 0
+    for model, stamp in ((InboundMessage, InboundMessage.received_at), (OutboundMessage, OutboundMessage.created_at)):
+        ids = session.exec(select(model.id).where(stamp < cutoff, model.text != "").limit(limit)).all()
+        if ids:
+            session.execute(update(model).where(model.id.in_(ids)).values(text=""))
+            done += len(ids)
+    return done

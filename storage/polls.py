@@ -655,7 +655,8 @@ class GroupResult:
     questions: dict[int, QuestionResult | None]  # by position; None: fewer than MIN_GROUP answers
 
 
-def question_result(question: PollQuestion, responses: list[PollResponse]) -> QuestionResult:
+def question_result(question: PollQuestion, responses: list) -> QuestionResult:
+    """`responses`: rows with question_id, member_id, value, text and skipped (PollResponse or its columns)."""
     answered = [r for r in responses if not r.skipped]
     result = QuestionResult(question, answers=len(answered), skipped=len(responses) - len(answered))
     if question.kind == "text":
@@ -681,10 +682,13 @@ def round_results(session: Session, rnd: PollRound, members: set[int] | None = N
     poll = session.get(Poll, rnd.poll_id)
     recipients = [m for m in session.exec(select(PollRecipient.member_id).where(PollRecipient.round_id == rnd.id))
                   if members is None or m in members]
-    responses = [r for r in session.exec(select(PollResponse).where(PollResponse.round_id == rnd.id))
+    # only the columns the arithmetic reads: a round of 100,000 answers loads in a fraction of the time
+    responses = [r for r in session.exec(select(PollResponse.question_id, PollResponse.member_id,
+                                                PollResponse.value, PollResponse.text, PollResponse.skipped)
+                                         .where(PollResponse.round_id == rnd.id))
                  if members is None or r.member_id in members]
     respondents = {r.member_id for r in responses if not r.skipped}
-    by_question: dict[int, list[PollResponse]] = {}
+    by_question: dict[int, list] = {}
     for r in responses:
         by_question.setdefault(r.question_id, []).append(r)
     return RoundResult(rnd, len(recipients), len(respondents),

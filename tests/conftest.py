@@ -107,7 +107,8 @@ def database_url(tmp_path, template_db, backend):
 def settings(database_url) -> Settings:
     return Settings(database_url=database_url, public_base_url=PUBLIC_BASE,
                     twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
-                    twilio_from_number="+15005550006", simulator=True, flood_limit=30)
+                    twilio_from_number="+15005550006", simulator=True, flood_limit=30,
+                    retention_days=0)  # tests run the scheduler years ahead; retention has its own test
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from sqlmodel import func, select
 from storage.db import session_scope
 from storage.members import Identity, Member
 from storage.messages import InboundMessage
+from tests.conftest import with_settings
 
 
 def _register(phone, add_member):
@@ -65,3 +66,23 @@ def test_backup_is_a_consistent_copy(cli_run, settings, add_member, tmp_path, ba
     with sqlite3.connect(target) as conn:
         assert conn.execute("select count(*) from members").fetchone()[0] == 1
     assert cli_run("backup", str(target))[0] == 2  # never overwrites
+
+
+def test_message_texts_are_erased_after_the_retention_period(db, settings, phone, add_member):
+    from datetime import timedelta
+
+    settings = with_settings(settings, retention_days=365)
+    from bot.scheduler import run_due
+    from storage.db import utcnow
+    from storage.messages import OutboundMessage
+
+    add_member("+255712000001")
+    phone("+255712000001").last("PROFILE")
+    run_due(db, settings, utcnow() + timedelta(days=364))
+    with session_scope(db) as s:
+        assert s.exec(select(InboundMessage.text)).all() == ["PROFILE"]
+    run_due(db, settings, utcnow() + timedelta(days=366))
+    with session_scope(db) as s:
+        assert s.exec(select(InboundMessage.text)).all() == [""]
+        assert set(s.exec(select(OutboundMessage.text)).all()) == {""}
+        assert s.exec(select(func.count()).select_from(InboundMessage)).one() == 1  # the record stays

@@ -7,9 +7,19 @@ one visible table. The order of MODULES is the order HELP lists commands in.
 from __future__ import annotations
 
 from bot.context import Command, Flow
-from bot.handlers import account, admin, events, glossary, polls, purchases, registration, savings
+from bot.handlers import (
+    account,
+    admin,
+    events,
+    glossary,
+    polls,
+    purchases,
+    registration,
+    retention,
+    savings,
+)
 
-MODULES = (registration, account, glossary, events, purchases, savings, polls, admin)
+MODULES = (registration, account, glossary, events, purchases, savings, polls, admin, retention)
 
 PRIORITY = frozenset({"STOP", "START", "HELP"})
 

@@ -26,7 +26,7 @@ from storage import kpis as kpi_store
 from storage import visits
 from storage.broadcasts import Broadcast, BroadcastError
 from storage.clusters import Cluster
-from storage.members import Member, contact_identity, find_member
+from storage.members import Identity, Member, contact_identities, find_member
 from storage.schedule import claim
 from storage.segments import ALL_WORDS, Segment, SegmentError, describe, parse_segment, select_members
 
@@ -55,7 +55,7 @@ TIME_FORMS = (
 class Plan:
     """Who a broadcast reaches and what it costs, computed the same way for the preview and the send."""
 
-    members: list[tuple[Member, str]]  # (member, channel of the address it goes to)
+    members: list[tuple[Member, Identity]]  # (member, the address it goes to)
     skipped: int
     parts: list[str]
 
@@ -69,7 +69,7 @@ class Plan:
 
     @property
     def total(self) -> int:
-        return self.segments_each * sum(channel == "sms" for _m, channel in self.members)
+        return self.segments_each * sum(identity.channel == "sms" for _m, identity in self.members)
 
 
 def sms_parts(text: str) -> list[str]:
@@ -79,14 +79,16 @@ def sms_parts(text: str) -> list[str]:
 
 def plan(session: Session, cluster: Cluster, segment: Segment, text: str) -> Plan:
     """Members a segment reaches now; those who sent STOP, or whose every address is silenced, are skipped."""
-    reached: list[tuple[Member, str]] = []
+    reached: list[tuple[Member, Identity]] = []
     skipped = 0
-    for member in select_members(session, cluster, segment):
-        identity = None if member.opted_out else contact_identity(session, member)
+    members = select_members(session, cluster, segment)
+    addresses = contact_identities(session, [m.id for m in members if not m.opted_out])
+    for member in members:
+        identity = None if member.opted_out else addresses.get(member.id)
         if identity is None:
             skipped += 1
         else:
-            reached.append((member, identity.channel))
+            reached.append((member, identity))
     return Plan(reached, skipped, sms_parts(text))
 
 
@@ -95,8 +97,7 @@ def send(session: Session, cluster: Cluster, broadcast: Broadcast, now: datetime
     segment = parse_segment(broadcast.segment)
     found = plan(session, cluster, segment, broadcast.text)
     queued = 0
-    for member, _channel in found.members:
-        identity = contact_identity(session, member)
+    for member, identity in found.members:
         texts = found.parts if identity.channel == "sms" else [broadcast.text]
         for text in texts:
             outbox.queue(session, identity, text, kind="broadcast", member_id=member.id,

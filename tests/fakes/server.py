@@ -45,6 +45,7 @@ class Answer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else every answer waits ~40 ms for the client's delayed ACK
     server: _Server
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - the stdlib's signature
