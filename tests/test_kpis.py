@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from storage import kpis
 from storage.clusters import Cluster
@@ -196,10 +197,10 @@ def test_visit_command_logs_a_contact_and_reports_the_share(db, settings, cluste
     assert reply == f"Contact with {found[0].number} P1 saved. In 12 months you reached 1 of 10 members (10%)."
     assert "saved" in say(db, settings, "+255712000099", "CALL 0712000011", now=NOW)[0]
     with session_scope(db) as s:
-        rows = s.query(Visit).order_by(Visit.id).all()
+        rows = s.exec(select(Visit).order_by(Visit.id)).all()
         assert [(v.kind, v.note) for v in rows] == [("visit", "talked about thread prices"), ("call", "")]
     assert "No member NOPE" in say(db, settings, "+255712000099", "VISIT NOPE", now=NOW)[0]
     assert "Send VISIT" in say(db, settings, "+255712000099", "VISIT", now=NOW)[0]
     assert "under 160" in say(db, settings, "+255712000099", f"VISIT {found[0].number} {'x' * 161}", now=NOW)[0]
     with session_scope(db) as s:
-        assert s.query(Visit).count() == 2
+        assert len(s.exec(select(Visit)).all()) == 2
