@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -57,13 +57,27 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 0x6D696772  # "migr": several web processes starting together migrate one at a time
+
+
+_MIGRATING = threading.Lock()  # Alembic's environment is process-global: one migration per process at a time
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision of every domain branch."""
     cfg = alembic_config(engine)
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
-        conn.commit()
+    with _MIGRATING, engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            conn.commit()
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+            conn.commit()
+        finally:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                conn.commit()
 
 
 # SQLite takes one writer at a time and every transaction here begins IMMEDIATE. Threads of one process

@@ -46,3 +46,25 @@ def test_upgrade_from_the_first_revision_to_heads(tmp_path, backend, database_ur
     migrate(engine)  # a second run finds nothing to do
     assert _diff(engine) == []
     engine.dispose()
+
+
+def test_processes_starting_together_migrate_one_at_a_time(database_url):
+    """Several web processes may start at once on a PaaS: each migrates, none fails on a half-built schema."""
+    import subprocess
+    import sys
+
+    engine = make_engine(database_url)
+    cfg = alembic_config(engine)
+    with engine.connect() as conn:  # back to an empty schema, as on a first deployment
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+        conn.commit()
+    engine.dispose()
+    code = "import sys; from storage.db import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    starts = [subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    failures = [p.stderr.read() for p in starts if p.wait(timeout=120) != 0]
+    assert failures == []
+    engine = make_engine(database_url)
+    assert _diff(engine) == []
+    engine.dispose()
