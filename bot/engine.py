@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, func, select
 
 from bot import i18n, outbox, router
@@ -16,8 +16,8 @@ from bot.context import Ctx, refusal_for
 from bot.handlers import COMMANDS, FLOWS, PRIORITY
 from bot.logsafe import mask
 from storage.clusters import Cluster
-from storage.db import insert_once, session_scope, utcnow
-from storage.members import Member, get_or_create_identity
+from storage.db import insert_new, session_scope, utcnow
+from storage.members import Identity, Member, get_or_create_identity
 from storage.messages import Conversation, InboundMessage, OutboundMessage, find_inbound, replies_to
 
 log = logging.getLogger(__name__)
@@ -60,31 +60,30 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
     inbound = replace(inbound, address=clean_text(inbound.address)[:64],
                       provider_id=clean_text(inbound.provider_id)[:64])
     with session_scope(db) as session:
-        record = InboundMessage(channel=inbound.channel, provider_id=inbound.provider_id,
-                                address=inbound.address, text=text, received_at=now)
-        if not insert_once(session, record):
+        identity, member, cluster, conversation = _load(session, inbound)
+        inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
+                                address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
+                                text=text, command="", received_at=now)
+        if inbound_id is None:
+            session.rollback()  # a delivery already seen changes nothing, not even a first-contact identity
             earlier = find_inbound(session, inbound.channel, inbound.provider_id)
             return Outcome(replies=replies_to(session, earlier.id), duplicate=True, inbound_id=earlier.id)
-        identity = get_or_create_identity(session, inbound.channel, inbound.address)
         if identity.opted_out:
             identity.opted_out = False  # writing again lifts a carrier opt-out or a block
             identity.opt_out_reason = ""
         identity.last_seen_at = now
         session.add(identity)
-        member = session.get(Member, identity.member_id) if identity.member_id else None
-        cluster = session.get(Cluster, member.cluster_id) if member else None
         ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
-                  lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now)
-        record.identity_id, record.member_id = identity.id, identity.member_id
-        if _flooded(session, settings, inbound, now, record):
+                  lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
+                  conversation=conversation)
+        if _flooded(session, settings, inbound, now):
             ctx.command = "FLOOD"
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
         else:
             _handle(ctx, inbound)
-        record.command = ctx.command[:40]
-        session.add(record)
-        rows = [outbox.queue(session, identity, r.text, buttons=r.buttons, inbound_id=record.id,
+        session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
+        rows = [outbox.queue(session, identity, r.text, buttons=r.buttons, inbound_id=inbound_id,
                              cluster_id=ctx.cluster.id if ctx.cluster else None, status=reply_status,
                              member_id=identity.member_id)
                 for r in ctx.replies]
@@ -94,7 +93,31 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
         session.flush()
         log.info("inbound %s from %s -> %s (%d replies)", inbound.channel, mask(inbound.address),
                  ctx.command or "-", len(rows))
-        return Outcome(replies=rows, inbound_id=record.id)
+        return Outcome(replies=rows, inbound_id=inbound_id)
+
+
+# Built once: constructing a statement costs more Python than the SQLite query it runs.
+_LOAD = (select(Identity, Member, Cluster, Conversation)
+         .where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
+         .outerjoin(Member, Member.id == Identity.member_id)
+         .outerjoin(Cluster, Cluster.id == Member.cluster_id)
+         .outerjoin(Conversation, Conversation.identity_id == Identity.id))
+_FLOOD_COUNT = select(func.count()).select_from(InboundMessage).where(
+    InboundMessage.channel == bindparam("channel"), InboundMessage.address == bindparam("address"),
+    InboundMessage.received_at > bindparam("since"))
+_SET_COMMAND = (update(InboundMessage).where(InboundMessage.id == bindparam("row_id"))
+                .values(command=bindparam("new_command")))
+
+
+def _load(session: Session, inbound: Inbound) -> tuple[Identity, Member | None, Cluster | None,
+                                                        Conversation | None]:
+    """The sender's identity, member, cluster and open conversation in one query; a first contact adds one."""
+    params = {"channel": inbound.channel, "address": inbound.address}
+    row = session.exec(_LOAD, params=params).first()
+    if row is None:
+        get_or_create_identity(session, inbound.channel, inbound.address)
+        row = session.exec(_LOAD, params=params).one()
+    return tuple(row)
 
 
 def _language(member: Member | None, identity, text: str, settings: Settings) -> str:
@@ -109,16 +132,16 @@ def _language(member: Member | None, identity, text: str, settings: Settings) ->
 
 
 def _flood_count(session: Session, inbound: Inbound, now: datetime) -> int:
-    return session.exec(select(func.count()).select_from(InboundMessage).where(
-        InboundMessage.channel == inbound.channel, InboundMessage.address == inbound.address,
-        InboundMessage.received_at > now - timedelta(minutes=1))).one()
+    return session.exec(_FLOOD_COUNT, params={"channel": inbound.channel, "address": inbound.address,
+                                              "since": now - timedelta(minutes=1)}).one()
 
 
-def _flooded(session: Session, settings: Settings, inbound: Inbound, now: datetime, record) -> bool:
+def _flooded(session: Session, settings: Settings, inbound: Inbound, now: datetime) -> bool:
+    """The inbound row is already in the table (inserted directly), so the count needs no flush first."""
     if settings.flood_limit <= 0:
         return False
-    session.flush()
-    return _flood_count(session, inbound, now) > settings.flood_limit
+    with session.no_autoflush:
+        return _flood_count(session, inbound, now) > settings.flood_limit
 
 
 def _handle(ctx: Ctx, inbound: Inbound) -> None:
@@ -134,8 +157,6 @@ def _handle(ctx: Ctx, inbound: Inbound) -> None:
 
 
 def _route(ctx: Ctx, inbound: Inbound) -> None:
-    ctx.conversation = ctx.session.exec(
-        select(Conversation).where(Conversation.identity_id == ctx.identity.id)).first()
     if inbound.contact_phone:
         ctx.args = inbound.contact_phone
         return _run(ctx, "LINK")

@@ -11,6 +11,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -105,6 +107,24 @@ def lock_row(session: Session, model: type[SQLModel], row_id: int):
     if is_postgres(session):
         stmt = stmt.with_for_update()
     return session.exec(stmt.execution_options(populate_existing=True)).first()
+
+
+def insert_new(session: Session, model: type[SQLModel], **values) -> int | None:
+    """Insert a row guarded by a unique constraint in one statement; its id, or None when it already exists.
+
+    INSERT ... ON CONFLICT DO NOTHING RETURNING id needs no savepoint. On PostgreSQL an insert racing
+    another transaction's uncommitted row with the same key waits for it, then inserts or yields None.
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_NEW.get((dialect, model))
+    if stmt is None:
+        table = model.__table__
+        dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = _INSERT_NEW[dialect, model] = dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return session.connection().execute(stmt, values).scalar()
+
+
+_INSERT_NEW: dict[tuple[str, type], object] = {}  # built once per dialect and table
 
 
 def insert_once(session: Session, row: SQLModel) -> bool:
