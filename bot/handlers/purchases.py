@@ -508,6 +508,18 @@ def _decide(ctx: Ctx, confirm: bool) -> None:
         )
 
 
+def _purchase_and_member(ctx: Ctx, purchase_ref: str, member_ref: str) -> tuple[Purchase, Member] | None:
+    """The purchase and the member an officer named, or None once the reply has said which is unknown."""
+    purchase = _lookup(ctx, purchase_ref)
+    if purchase is None:
+        return None
+    member = member_store.find_member(ctx.session, ctx.cluster, member_ref)
+    if member is None:
+        ctx.reply("No member {ref} in this cluster.", ref=member_ref[:24])
+        return None
+    return purchase, member
+
+
 def received(ctx: Ctx) -> None:
     words = ctx.args.split()
     parsed = _amount_and_ref(words[2:], ctx.currency) if len(words) >= 3 and _purchase_id(words[0]) else None
@@ -519,13 +531,10 @@ def received(ctx: Ctx) -> None:
             example=f"{ctx.cluster.code}-004",
         )
         return
-    purchase = _lookup(ctx, words[0])
-    if purchase is None:
+    found = _purchase_and_member(ctx, words[0], words[1])
+    if found is None:
         return
-    member = member_store.find_member(ctx.session, ctx.cluster, words[1])
-    if member is None:
-        ctx.reply("No member {ref} in this cluster.", ref=words[1][:24])
-        return
+    purchase, member = found
     amount, ref = parsed
     try:
         store.record_payment(ctx.session, purchase.id, member, amount, ref, ctx.member, ctx.now)
@@ -672,13 +681,10 @@ def collected(ctx: Ctx) -> None:
             example=f"{ctx.cluster.code}-004",
         )
         return
-    p = _lookup(ctx, words[0])
-    if p is None:
+    found = _purchase_and_member(ctx, words[0], words[1])
+    if found is None:
         return
-    member = member_store.find_member(ctx.session, ctx.cluster, words[1])
-    if member is None:
-        ctx.reply("No member {ref} in this cluster.", ref=words[1][:24])
-        return
+    p, member = found
     try:
         store.record_collection(ctx.session, p, member, ctx.member, ctx.now)
     except PurchaseError as exc:

@@ -541,6 +541,10 @@ def decline(ctx: Ctx) -> None:
         )
 
 
+MEMBER_AMOUNT_USAGE = N_(
+    "Send {keyword}, the member, the amount and any reference, e.g. {keyword} {example} 5000 QK12AB")
+
+
 def _member_and_amount(ctx: Ctx, usage: str) -> tuple[Member, int, str] | None:
     ref, rest = router.split_first(ctx.args)
     text, reference = _split_amount(rest)
@@ -556,10 +560,7 @@ def _member_and_amount(ctx: Ctx, usage: str) -> tuple[Member, int, str] | None:
 
 
 def deposit(ctx: Ctx) -> None:
-    found = _member_and_amount(
-        ctx,
-        N_("Send {keyword}, the member, the amount and any reference, e.g. {keyword} {example} 5000 QK12AB"),
-    )
+    found = _member_and_amount(ctx, MEMBER_AMOUNT_USAGE)
     if found is None:
         return
     member, amount, reference = found
@@ -574,10 +575,7 @@ def deposit(ctx: Ctx) -> None:
 
 
 def withdraw(ctx: Ctx) -> None:
-    found = _member_and_amount(
-        ctx,
-        N_("Send {keyword}, the member, the amount and any reference, e.g. {keyword} {example} 5000 QK12AB"),
-    )
+    found = _member_and_amount(ctx, MEMBER_AMOUNT_USAGE)
     if found is None:
         return
     member, amount, reference = found
