@@ -474,14 +474,10 @@ def _decide(ctx: Ctx, confirm: bool) -> None:
         item=purchase.item,
         due=Money(account.outstanding, purchase.currency),
     )
+    decided = (N_("Payment {id} confirmed: {amount} from {number} {name} for {item}.") if confirm
+               else N_("Payment {id} declined: {amount} from {number} {name} for {item}."))
+    ctx.reply(decided, id=payment.id, number=member.number, name=member.name, **money)
     if confirm:
-        ctx.reply(
-            "Payment {id} confirmed: {amount} from {number} {name} for {item}.",
-            id=payment.id,
-            number=member.number,
-            name=member.name,
-            **money,
-        )
         outbox.notify(
             ctx.session,
             member,
@@ -490,13 +486,6 @@ def _decide(ctx: Ctx, confirm: bool) -> None:
             **money,
         )
     else:
-        ctx.reply(
-            "Payment {id} declined: {amount} from {number} {name} for {item}.",
-            id=payment.id,
-            number=member.number,
-            name=member.name,
-            **money,
-        )
         outbox.notify(
             ctx.session,
             member,
