@@ -24,7 +24,7 @@ from sqlmodel import func, select
 from benchmarks.common import add_common_arguments, write_result
 from benchmarks.large import Data, grow
 from bot.config import Settings
-from bot.handlers.admin import send
+from bot.handlers.broadcasts import send
 from storage import broadcasts
 from storage.clusters import Cluster, create_cluster
 from storage.db import make_engine, migrate, session_scope

@@ -197,5 +197,3 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
     app.state.db = db
     app.state.settings = settings
     return app
-
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -52,6 +52,24 @@ class Flow:
     free_text: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class CommandTable:
+    """Every command, guided flow and MORE source, by name, and each domain's commands in HELP order.
+
+    Built once from the handler modules (bot/handlers/__init__.py) and handed to every Ctx by the
+    engine, so a handler that lists or runs other commands (HELP, a command sent mid-poll) reads it
+    here instead of importing the table it belongs to.
+    """
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    domains: tuple[tuple[Command, ...], ...] = ()
+    more: dict[str, Callable[[Ctx], None]] = field(default_factory=dict)
+
+
+CONVERSATION_TTL = timedelta(hours=24)
+
+
 @dataclass
 class Ctx:
     session: Session
@@ -67,6 +85,7 @@ class Ctx:
     args: str = ""
     conversation: Conversation | None = None
     replies: list[Reply] = field(default_factory=list)
+    table: CommandTable = field(default_factory=CommandTable)
 
     @property
     def has_buttons(self) -> bool:
@@ -124,6 +143,16 @@ class Ctx:
         self.conversation.updated_at = self.now
         self.session.add(self.conversation)
 
+    def run(self, name: str, args: str) -> None:
+        """Run command `name` with `args` as if the member had sent it, or say why they may not."""
+        self.command, self.args = name, args
+        command = self.table.commands[name]
+        refusal = refusal_for(command.access, self.member)
+        if refusal:
+            self.reply(refusal)
+            return
+        command.handler(self)
+
     def end_flow(self) -> None:
         if self.conversation is not None and self.conversation.id is not None:
             self.session.delete(self.conversation)
@@ -149,5 +178,3 @@ def refusal_for(access: str, member: Member | None) -> str | None:
     if access == ADMIN and not member.is_admin:
         return N_("Only a facilitator or the treasurer can do that.")
     return None
-
-

@@ -32,9 +32,9 @@ from storage import dashboard_auth as auth
 from storage import kpis as kpi_store
 from storage.clusters import Cluster, find_by_code
 from storage.db import session_scope, utcnow
-from storage.exports import registry
 from storage.members import Member, MemberError, decide, find_member, normalise_phone
 from storage.messages import OutboundMessage
+from storage.models import export_registry
 
 COOKIE = "cb_dash"
 LOGIN_KIND = "login"  # the outbox kind of login codes: never shown to the other admins of the cluster
@@ -215,7 +215,7 @@ def poll_data(session: Session, cluster: Cluster) -> list[dict]:
 def _export_rows(session: Session, cluster: Cluster, kind: str, limit: int = PAGE_ROWS) -> tuple[list, list]:
     """A domain's export rows as table cells; amounts kept in minor units (columns `*_minor`) are shown as
     money, since a treasurer reading 10000000 for TSh 100,000 would be off by a factor of a hundred."""
-    exporter = registry().get(kind)
+    exporter = export_registry().get(kind)
     if exporter is None:
         return [], []
     columns, rows = exporter(session, cluster)
@@ -430,7 +430,7 @@ class Dashboard:
         counts = kpi_store.members_count(session, cluster)
         summary = ", ".join(f"{n} {esc(s)}" for s, n in sorted(counts.items())) or "no members yet"
         exports = " · ".join(f'<a href="/dashboard/c/{esc(cluster.code)}/export/{esc(kind)}.csv">{esc(kind)}</a>'
-                             for kind in sorted(registry()))
+                             for kind in sorted(export_registry()))
         body = (f"<p>Members: {summary}. Participants are active members other than facilitators.</p>"
                 + table(["KPI", "value", "count", "target", "status"], rows, "No members yet.")
                 + f'<h2>Exports</h2><p><a href="/dashboard/c/{esc(cluster.code)}/export/all.xlsx">Excel workbook '
@@ -570,7 +570,7 @@ class Dashboard:
 
     def export(self, session, request, member, cluster, form, csrf) -> Response:
         kind, fmt = request.path_params["kind"], request.path_params["fmt"]
-        kinds = registry()
+        kinds = export_registry()
         if fmt == "xlsx" and kind == "all":
             buf = io.BytesIO()
             tables.write_xlsx(((name, *kinds[name](session, cluster)) for name in sorted(kinds)), buf)
@@ -615,4 +615,3 @@ def routes(settings: Settings, db: Engine) -> list[Route]:
 def page_weight(text: str) -> int:
     """Bytes a page costs on the wire before compression: what the README states for slow connections."""
     return len(text.encode("utf-8"))
-

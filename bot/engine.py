@@ -12,8 +12,8 @@ from sqlmodel import Session, func, select
 
 from bot import i18n, outbox, router
 from bot.config import Settings
-from bot.context import Ctx, refusal_for
-from bot.handlers import COMMANDS, FLOWS, PRIORITY
+from bot.context import CONVERSATION_TTL, Ctx
+from bot.handlers import PRIORITY, TABLE
 from bot.logsafe import mask
 from storage.clusters import Cluster
 from storage.db import insert_new, session_scope, utcnow
@@ -23,7 +23,6 @@ from storage.messages import Conversation, InboundMessage, OutboundMessage, find
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1600
-CONVERSATION_TTL = timedelta(hours=24)
 
 
 @dataclass
@@ -75,7 +74,7 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
         session.add(identity)
         ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
                   lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
-                  conversation=conversation)
+                  conversation=conversation, table=TABLE)
         if _flooded(session, settings, inbound, now):
             ctx.command = "FLOOD"
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:
@@ -158,8 +157,7 @@ def _handle(ctx: Ctx, inbound: Inbound) -> None:
 
 def _route(ctx: Ctx, inbound: Inbound) -> None:
     if inbound.contact_phone:
-        ctx.args = inbound.contact_phone
-        return _run(ctx, "LINK")
+        return ctx.run("LINK", inbound.contact_phone)
     if not ctx.text:
         ctx.command = "EMPTY"
         ctx.reply("Your message was empty. Send HELP to see what you can send.")
@@ -174,25 +172,14 @@ def _route(ctx: Ctx, inbound: Inbound) -> None:
             ctx.reply("Your last conversation expired after 24 hours. Nothing was saved from it. "
                       "Send HELP to start again.")
             return
-    if found and (found.command in PRIORITY or conv is None or conv.step not in FLOWS[conv.flow].free_text):
-        ctx.args = found.args
-        return _run(ctx, found.command)
+    if found and (found.command in PRIORITY or conv is None or conv.step not in TABLE.flows[conv.flow].free_text):
+        return ctx.run(found.command, found.args)
     if conv is not None:
         ctx.command = f"{conv.flow}.{conv.step}"[:40]
-        FLOWS[conv.flow].handler(ctx)
+        TABLE.flows[conv.flow].handler(ctx)
         return
     ctx.command = "UNKNOWN"
     if ctx.member is None:
         ctx.reply("Welcome! To register with your cluster send JOIN, or HELP for more.")
     else:
         ctx.reply("Sorry, I did not understand that. Send HELP to see what you can send.")
-
-
-def _run(ctx: Ctx, name: str) -> None:
-    ctx.command = name
-    command = COMMANDS[name]
-    refusal = refusal_for(command.access, ctx.member)
-    if refusal:
-        ctx.reply(refusal)
-        return
-    command.handler(ctx)

@@ -14,6 +14,9 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from bot import scheduler
+from bot.channels.simulator import SimulatorTransport
+from bot.channels.telegram import Poller, TelegramTransport
+from bot.channels.twilio_sms import TwilioTransport
 from bot.config import Settings
 from bot.dispatch import Dispatcher, Transport
 from bot.leader import Leadership
@@ -23,16 +26,10 @@ log = logging.getLogger(__name__)
 def transports(settings: Settings) -> list[Transport]:
     found: list[Transport] = []
     if settings.twilio_enabled:
-        from bot.channels.twilio_sms import TwilioTransport
-
         found.append(TwilioTransport(settings))
     elif settings.simulator:
-        from bot.channels.simulator import SimulatorTransport
-
         found.append(SimulatorTransport())
     if settings.telegram_enabled:
-        from bot.channels.telegram import TelegramTransport
-
         found.append(TelegramTransport(settings))
     log.info("sending on %s", ", ".join(f"{t.channel} ({type(t).__name__}, {t.rate:g}/s)" for t in found) or "nothing")
     return found
@@ -64,8 +61,6 @@ def start_workers(db: Engine, settings: Settings, *, with_scheduler: bool = True
     if settings.telegram_enabled and settings.telegram_mode not in ("webhook", "polling"):
         log.warning("TELEGRAM_MODE=%s is neither webhook nor polling: using the webhook", settings.telegram_mode)
     if settings.telegram_enabled and settings.telegram_mode == "polling":
-        from bot.channels.telegram import Poller
-
         poller = Poller(db, settings, wake=wake or (lambda: None))
         poller.start()
 

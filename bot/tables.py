@@ -24,7 +24,7 @@ def _column_key(header: str) -> str | None:
 def read_member_table(path: Path) -> list[dict[str, str]]:
     """Rows keyed by our column names, whatever the file's column order or language of its headers."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+        from openpyxl import load_workbook  # heavy: loaded only when a spreadsheet is read
 
         sheet = load_workbook(path, read_only=True, data_only=True).active
         raw_rows = [["" if c is None else _cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
@@ -79,7 +79,7 @@ def write_json(columns: list[str], rows: Iterable[list], out: IO[str]) -> int:
 
 def write_xlsx(sheets: Iterable[tuple[str, list[str], Iterable[list]]], out: IO[bytes]) -> None:
     """One sheet per kind, in openpyxl's write-only mode (rows streamed, not held)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # heavy: loaded only when a spreadsheet is written
 
     book = Workbook(write_only=True)
     for title, columns, rows in sheets:

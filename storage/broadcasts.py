@@ -15,6 +15,7 @@ from sqlmodel import Field, Session, SQLModel, func, select
 from storage import audit
 from storage.clusters import Cluster
 from storage.db import utcnow
+from storage.exports import local
 from storage.messages import OutboundMessage
 
 STATUSES = ("scheduled", "sending", "done", "cancelled")
@@ -149,8 +150,6 @@ def recent(session: Session, cluster: Cluster, limit: int = 20) -> list[Broadcas
 
 
 def broadcasts_rows(session: Session, cluster: Cluster):
-    from storage.exports import local
-
     columns = ["id", "segment", "text", "parts", "status", "recipients", "skipped", "segments_total",
                "queued", "sent", "delivered", "failed", "created_at", "send_at", "finished_at"]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import get_currency_precision
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from storage.db import utcnow
@@ -31,9 +33,6 @@ def normalise_code(code: str) -> str:
 
 def create_cluster(session: Session, name: str, code: str, *, language: str = "en", currency: str = "TZS",
                    timezone: str = "Africa/Dar_es_Salaam", region: str = "TZ") -> Cluster:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from babel.numbers import get_currency_precision
 
     code = normalise_code(code)
     if not name.strip():

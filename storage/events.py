@@ -451,20 +451,6 @@ def cluster_events(session: Session, cluster: Cluster, now: datetime) -> list[Ev
                                                  Event.ends_at > now).order_by(Event.starts_at, Event.id)))
 
 
-def participant_ids(session: Session, cluster_id: int, event_id: int) -> set[int] | None:
-    """Members who took part in an event (said YES or checked in); None when there is no such event.
-
-    storage.segments reads this for `event:ID`.
-    """
-    event = session.get(Event, event_id)
-    if event is None or event.cluster_id != cluster_id:
-        return None
-    said_yes = session.exec(select(Invitation.member_id).where(Invitation.event_id == event_id,
-                                                               Invitation.state == "yes")).all()
-    came = session.exec(select(CheckIn.member_id).where(CheckIn.event_id == event_id)).all()
-    return set(said_yes) | set(came)
-
-
 @dataclass
 class DueReminder:
     event: Event

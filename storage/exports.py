@@ -50,13 +50,3 @@ def messages_rows(session: Session, cluster: Cluster) -> Rows:
                    m.kind, m.status, m.segments, "" if m.kind == "login" else m.text, m.last_error]
 
     return columns, rows()
-
-
-def registry() -> dict[str, Exporter]:
-    """Every export KIND; each domain module may offer its own in an EXPORTS dict."""
-    from storage import models
-
-    kinds: dict[str, Exporter] = {"members": members_rows, "messages": messages_rows}
-    for module in models.DOMAINS:
-        kinds.update(getattr(module, "EXPORTS", {}))
-    return kinds

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
-from storage.clusters import Cluster
+from storage.clusters import Cluster, find_by_code
 from storage.db import lock_row, utcnow
 from storage.members import Member
 
@@ -580,8 +580,6 @@ def import_rows(session: Session, rows: list[dict[str, str]], *, cluster: Cluste
     A row's `cluster` column names the cluster that owns it (blank: global); `cluster` given here puts
     every row in that cluster instead. `check` applies the SMS budget, which storage does not know.
     """
-    from storage.clusters import find_by_code
-
     now = now or utcnow()
     stored, errors = 0, []
     for number, row in enumerate(rows, start=2):

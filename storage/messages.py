@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Field, Index, Session, SQLModel, UniqueConstraint, select
 
 from storage.db import utcnow
@@ -93,8 +94,6 @@ def mark_status(session: Session, provider_id: str, status: str, error: str = ""
 
 def blank_texts_before(session: Session, cutoff: datetime, limit: int = 5000) -> int:
     """Erase the text of messages older than `cutoff` (kept: who, when, status, segments); returns how many."""
-    from sqlalchemy import update
-
     done = 0
     for model, stamp in ((InboundMessage, InboundMessage.received_at), (OutboundMessage, OutboundMessage.created_at)):
         ids = session.exec(select(model.id).where(stamp < cutoff, model.text != "").limit(limit)).all()

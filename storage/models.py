@@ -11,6 +11,7 @@ from storage import (
     clusters,
     dashboard_auth,
     events,
+    exports,
     glossary,
     members,
     messages,
@@ -25,3 +26,11 @@ DOMAINS = (clusters, members, messages, schedule, audit, glossary, events, purch
            visits, dashboard_auth)
 
 metadata = SQLModel.metadata
+
+
+def export_registry() -> dict[str, exports.Exporter]:
+    """Every export KIND; each domain module may offer its own in an EXPORTS dict."""
+    kinds: dict[str, exports.Exporter] = {"members": exports.members_rows, "messages": exports.messages_rows}
+    for module in DOMAINS:
+        kinds.update(getattr(module, "EXPORTS", {}))
+    return kinds

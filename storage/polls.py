@@ -28,6 +28,7 @@ from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 from storage import audit
 from storage.clusters import Cluster
 from storage.db import insert_once, lock_row, utcnow
+from storage.exports import local
 from storage.members import LANGUAGES, Member
 from storage.segments import SegmentError, describe, parse_segment, select_members
 
@@ -264,7 +265,7 @@ def read_spec_file(path: Path) -> dict:
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() == ".csv":
         return _spec_from_csv(text, path.stem)
-    import yaml
+    import yaml  # only a YAML poll file needs it: loaded here, not at every process start
 
     try:
         spec = yaml.safe_load(text)
@@ -770,8 +771,6 @@ def forget_member(session: Session, member_id: int) -> None:
 
 
 def _local(moment, cluster: Cluster) -> str:
-    from storage.exports import local
-
     return local(moment, cluster)
 
 

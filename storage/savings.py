@@ -29,6 +29,7 @@ from storage.clusters import Cluster
 from storage.db import insert_once, lock_row, utcnow
 from storage.exports import Rows, local
 from storage.members import Member, admins
+from storage.schedule import claim
 
 KINDS = ("deposit", "withdrawal", "loan_disbursement", "repayment", "interest", "fee", "reversal")
 METHODS = ("flat", "declining")
@@ -549,8 +550,8 @@ def decline_request(
     request.status, request.decided_at, request.decided_by_id = "declined", now, actor.id
     request.reason = reason[:120]
     session.add(request)
-    for claim in session.exec(select(ReferenceClaim).where(ReferenceClaim.request_id == request.id)):
-        session.delete(claim)
+    for held in session.exec(select(ReferenceClaim).where(ReferenceClaim.request_id == request.id)):
+        session.delete(held)
     return request
 
 
@@ -938,8 +939,6 @@ def post_dividends(
     session: Session, cluster: Cluster, year: int, rate_bp: int, now: datetime, actor: str = "cli"
 ) -> list[tuple[Dividend, Entry]]:
     """Post the year's dividends once: a second run for the same year is refused."""
-    from storage.schedule import claim
-
     if not claim(session, "savings.dividend", f"{cluster.id}:{year}"):
         raise SavingsError("dividend_posted", year=year)
     posted = []

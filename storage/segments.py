@@ -23,6 +23,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from sqlalchemy import column, table
 from sqlmodel import Session, select
 
 from storage.clusters import Cluster
@@ -144,9 +145,7 @@ def describe(segment: Segment) -> str:
 
 
 def _event_members(session: Session, cluster: Cluster, event_ids: tuple[int, ...]) -> set[int]:
-    """Members who took part in earlier events; the rule lives with the events (imported late: no cycle)."""
-    from storage.events import participant_ids
-
+    """Members who took part in earlier events."""
     found: set[int] = set()
     for event_id in event_ids:
         ids = participant_ids(session, cluster.id, event_id)
@@ -177,3 +176,21 @@ def select_members(session: Session, cluster: Cluster, segment: Segment) -> list
 
 def count_members(session: Session, cluster: Cluster, segment: Segment) -> int:
     return len(select_members(session, cluster, segment))
+
+
+# The events' tables by name: storage.events builds on segments (it invites one), so segments cannot
+# import its models without a cycle; these three columns are all `event:ID` needs.
+_EVENTS = table("events", column("id"), column("cluster_id"))
+_INVITATIONS = table("event_invitations", column("event_id"), column("member_id"), column("state"))
+_CHECKINS = table("event_checkins", column("event_id"), column("member_id"))
+
+
+def participant_ids(session: Session, cluster_id: int, event_id: int) -> set[int] | None:
+    """Members who took part in an event (said YES or checked in); None when there is no such event."""
+    owner = session.exec(select(_EVENTS.c.cluster_id).where(_EVENTS.c.id == event_id)).first()
+    if owner != cluster_id:
+        return None
+    said_yes = session.exec(select(_INVITATIONS.c.member_id).where(
+        _INVITATIONS.c.event_id == event_id, _INVITATIONS.c.state == "yes")).all()
+    came = session.exec(select(_CHECKINS.c.member_id).where(_CHECKINS.c.event_id == event_id)).all()
+    return set(said_yes) | set(came)

@@ -10,6 +10,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from storage import audit
 from storage.clusters import Cluster
 from storage.db import utcnow
+from storage.exports import local
 from storage.members import Member
 
 KINDS = ("visit", "call")
@@ -53,8 +54,6 @@ def log_visit(session: Session, member: Member, by: Member | None, *, kind: str 
 
 
 def visits_rows(session: Session, cluster: Cluster):
-    from storage.exports import local
-
     columns = ["id", "at", "kind", "member_number", "member_name", "by_number", "note"]
     numbers = {m.id: m for m in session.exec(select(Member).where(Member.cluster_id == cluster.id))}
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.handlers.admin import parse_when, run_finished, run_scheduled
+from bot.handlers.broadcasts import parse_when
+from bot.jobs.broadcasts import run_finished, run_scheduled
 from storage.broadcasts import Broadcast
 from storage.db import session_scope
 from storage.members import Identity, Member

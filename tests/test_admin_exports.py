@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from bot import cli, tables
 from storage.clusters import Cluster
 from storage.db import session_scope
-from storage.exports import registry
 from storage.members import Member
+from storage.models import export_registry as registry
 from storage.visits import log_visit
 from tests.conftest import say
 

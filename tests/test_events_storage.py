@@ -17,8 +17,8 @@ from storage import events as store
 from storage.clusters import Cluster
 from storage.db import make_engine, session_scope
 from storage.events import Event, EventError, Invitation
-from storage.exports import registry
 from storage.members import Member
+from storage.models import export_registry as registry
 from tests.conftest import outbox, say
 from tests.test_events import FAC, NOW, START, facilitator, make_event
 

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import select
 
 from bot import i18n, sms
-from bot.handlers.glossary import MAX_PAGES, MORE_HINT, WEEKLY_MESSAGE, import_check, pages
+from bot.cli.glossary import import_check
+from bot.handlers.glossary import MAX_PAGES, MORE_HINT, WEEKLY_MESSAGE, pages
 from storage import glossary as store
 from storage.db import session_scope
 from storage.glossary import GlossaryEntry, GlossarySettings, GlossaryTerm

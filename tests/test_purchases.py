@@ -364,7 +364,7 @@ def test_savings_total_and_per_member(db, settings, people, cluster):
 
 
 def test_exports_purchases_and_pledges(db, settings, people, cluster):
-    from storage.exports import registry
+    from storage.models import export_registry as registry
 
     pid = closed_purchase(db, settings)
     say(db, settings, FACILITATOR, f"RECEIVED {pid} {members_phone(1)} 90000", now=DEADLINE)

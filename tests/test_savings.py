@@ -431,7 +431,7 @@ def test_check_passes_then_fails_on_a_tampered_cache(db, settings, cluster, peop
 
 
 def test_exports_ledger_and_loans(db, cluster, people):
-    from storage.exports import registry
+    from storage.models import export_registry as registry
 
     treasurer, asha, _ = people
     with session_scope(db) as s:

@@ -1,32 +1,44 @@
 """The command table: every keyword a person can send, who may send it, and the guided flows.
 
-Each domain module lists its own COMMANDS and FLOWS (and JOBS for the scheduler); this file puts them in
+Each domain module lists its own COMMANDS and FLOWS; this file puts them in
 one visible table. The order of MODULES is the order HELP lists commands in.
 """
 
 from __future__ import annotations
 
-from bot.context import Command, Flow
+from bot.context import Command, CommandTable, Flow
 from bot.handlers import (
     account,
-    admin,
+    broadcasts,
     events,
     glossary,
+    kpis,
     polls,
     purchases,
     registration,
-    retention,
     savings,
+    visits,
 )
 
-MODULES = (registration, account, glossary, events, purchases, savings, polls, admin, retention)
+MODULES = (registration, account, glossary, events, purchases, savings, polls, broadcasts, visits, kpis)
 
 PRIORITY = frozenset({"STOP", "START", "HELP"})
 
-COMMANDS: dict[str, Command] = {}
-FLOWS: dict[str, Flow] = {}
-for _module in MODULES:
-    for _command in _module.COMMANDS:
-        assert _command.name not in COMMANDS, f"{_command.name} registered twice"
-        COMMANDS[_command.name] = _command
-    FLOWS.update(getattr(_module, "FLOWS", {}))
+
+def _table() -> CommandTable:
+    commands: dict[str, Command] = {}
+    flows: dict[str, Flow] = {}
+    more = {}
+    for module in MODULES:
+        for command in module.COMMANDS:
+            assert command.name not in commands, f"{command.name} registered twice"
+            commands[command.name] = command
+        flows.update(getattr(module, "FLOWS", {}))
+        more.update(getattr(module, "MORE", {}))
+    return CommandTable(commands=commands, flows=flows, more=more,
+                        domains=tuple(tuple(module.COMMANDS) for module in MODULES))
+
+
+TABLE = _table()
+COMMANDS = TABLE.commands
+FLOWS = TABLE.flows

@@ -22,9 +22,7 @@ HIDDEN = frozenset({"HELP", "LINK", "STOP", "START"})
 
 
 def _usable(ctx: Ctx, name: str) -> bool:
-    from bot.handlers import COMMANDS
-
-    command = COMMANDS[name]
+    command = ctx.table.commands[name]
     if name == "JOIN":
         return ctx.member is None or ctx.member.status == "rejected"
     return refusal_for(command.access, ctx.member) is None
@@ -32,33 +30,29 @@ def _usable(ctx: Ctx, name: str) -> bool:
 
 def _general(ctx: Ctx) -> list[str]:
     """The commands HELP offers this person, most useful for their role first."""
-    from bot.handlers import COMMANDS
-
     if ctx.member is None or ctx.member.status != "active":
         first: tuple[str, ...] = STRANGER_FIRST
     else:
         first = FIRST.get(ctx.member.admin_role, ()) + FIRST["member"]
-    helpful = [c.name for c in COMMANDS.values() if c.help]
+    helpful = [c.name for c in ctx.table.commands.values() if c.help]
     order = list(dict.fromkeys([*first, *helpful]))
-    return [name for name in order if name in COMMANDS and name not in HIDDEN and _usable(ctx, name)]
+    return [name for name in order if name in ctx.table.commands and name not in HIDDEN and _usable(ctx, name)]
 
 
 def _topic(ctx: Ctx, word: str) -> list[str] | None:
     """HELP SAVE, HELP BUY, HELP ADMIN...: every command of that domain (or every admin command) this
     person may use, rarer ones included; None when the word names no topic."""
-    from bot.handlers import COMMANDS, MODULES
-
     folded = router.fold(word)
     if folded in ADMIN_WORDS:
-        admin = [c.name for c in COMMANDS.values() if c.access in (FACILITATOR, TREASURER, ADMIN)]
+        admin = [c.name for c in ctx.table.commands.values() if c.access in (FACILITATOR, TREASURER, ADMIN)]
         first = FIRST.get(ctx.member.admin_role, ()) if ctx.member is not None else ()
         names = list(dict.fromkeys([*first, *admin]))
     else:
         found = router.match(TOPIC_WORDS.get(folded, word))
         if found is None:
             return None
-        module = next(m for m in MODULES if any(c.name == found.command for c in m.COMMANDS))
-        names = [c.name for c in module.COMMANDS]
+        domain = next(d for d in ctx.table.domains if any(c.name == found.command for c in d))
+        names = [c.name for c in domain]
     shown = [name for name in names if name not in HIDDEN and _usable(ctx, name)]
     return shown or None
 

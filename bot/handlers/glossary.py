@@ -4,34 +4,27 @@ Who sees what: anyone (strangers included) may look a term up and gets the globa
 members also see their own cluster's wording, which wins. Active members propose local words and vote;
 facilitators open and close votes, add or edit their cluster's definitions and choose the term-of-the-week day.
 
-MORE is generic: a domain that pages a long answer opens a flow whose name is a key of MORE_SOURCES
-(e.g. MORE_SOURCES["savings.statement"] = show_next) and MORE calls that function with the member's ctx.
+MORE is generic: a domain that pages a long answer lists `MORE = {flow name: show_next}` in its module,
+opens that flow, and MORE calls show_next with the member's ctx (the table reaches it as ctx.table.more).
 `start_more(ctx, flow, step, data)` opens such a flow only when it would not push aside another open flow.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from sqlmodel import Session, select
 
 from bot import i18n, outbox, router, sms
-from bot.config import Settings
 from bot.context import ACTIVE, ANYONE, FACILITATOR, Command, Ctx, Flow, refusal_for
 from bot.i18n import N_
-from bot.scheduler import Job
 from storage import glossary as store
 from storage.clusters import Cluster
 from storage.glossary import GlossaryBallot, GlossaryError
 from storage.members import Member, admins
 from storage.messages import Conversation
-from storage.schedule import claim
 
-MORE_SOURCES: dict[str, Callable[[Ctx], None]] = {}
 TOPICS = [("basics", N_("Basics")), ("people", N_("People")), ("innovation", N_("Innovation")),
           ("together", N_("Together")), ("money", N_("Money")), ("plans", N_("Plans"))]
 OPEN_WORDS = {"open", "fungua", "ouvrir", "ክፈት"}
@@ -61,7 +54,7 @@ SAMPLES = {
 def replaceable(ctx: Ctx) -> bool:
     """True when no flow is open, or only a paging or picking one that a new lookup may replace."""
     conv = ctx.conversation
-    return conv is None or conv.flow in MORE_SOURCES or conv.flow in TRANSIENT
+    return conv is None or conv.flow in ctx.table.more or conv.flow in TRANSIENT
 
 
 def start_more(ctx: Ctx, flow: str, step: str, data: dict) -> bool:
@@ -74,10 +67,10 @@ def start_more(ctx: Ctx, flow: str, step: str, data: dict) -> bool:
 
 def more(ctx: Ctx) -> None:
     conv = ctx.conversation
-    if conv is None or conv.flow not in MORE_SOURCES:
+    if conv is None or conv.flow not in ctx.table.more:
         ctx.reply("There is nothing more to show.")
         return
-    MORE_SOURCES[conv.flow](ctx)
+    ctx.table.more[conv.flow](ctx)
 
 
 def pages(lang: str, text: str) -> list[str]:
@@ -114,9 +107,6 @@ def _more_definition(ctx: Ctx) -> None:
     else:
         ctx.end_flow()
     ctx.say(text)
-
-
-MORE_SOURCES["glossary.more"] = _more_definition
 
 
 # --- Looking a term up ----------------------------------------------------------------------------
@@ -373,7 +363,7 @@ def _cast(ctx: Ctx, ballot_id: int, choice: int) -> None:
     else:
         ctx.reply("Thank you! Your vote for {word} is counted. Send VOTE {id} and another digit to change it.",
                   word=word, id=ballot.id)
-    names = _term_names(ctx.session, ballot)
+    names = term_names(ctx.session, ballot)
     decided = store.decide(ctx.session, ballot.id, ctx.now, final=False)
     if decided is not None:
         announce(ctx.session, decided, names)
@@ -461,7 +451,7 @@ def _offer_vote_flow(ctx: Ctx, member: Member, identity_id: int, ballot_id: int)
         start_more(ctx, "glossary.vote", "choice", {"ballot": ballot_id})
         return
     conv = ctx.session.exec(select(Conversation).where(Conversation.identity_id == identity_id)).first()
-    if conv is not None and conv.flow not in MORE_SOURCES and conv.flow not in TRANSIENT:
+    if conv is not None and conv.flow not in ctx.table.more and conv.flow not in TRANSIENT:
         return
     if conv is None:
         conv = Conversation(identity_id=identity_id, flow="glossary.vote", step="choice")
@@ -478,7 +468,7 @@ def _close_vote(ctx: Ctx, rest: str) -> None:
     ballot = _ballot_in_cluster(ctx, int(ref))
     if ballot is None:
         return
-    names = _term_names(ctx.session, ballot)
+    names = term_names(ctx.session, ballot)
     decided = store.decide(ctx.session, ballot.id, ctx.now, final=True)
     if decided is None:
         ctx.reply("Vote {id} is closed; nothing changed.", id=ballot.id)
@@ -487,7 +477,7 @@ def _close_vote(ctx: Ctx, rest: str) -> None:
     ctx.reply("Vote {id} is closed. The result has been sent to you and the voters.", id=ballot.id)
 
 
-def _term_names(session: Session, ballot: GlossaryBallot) -> dict[str, str]:
+def term_names(session: Session, ballot: GlossaryBallot) -> dict[str, str]:
     """The term's name in each language before a vote may rename it."""
     return {lang: _name_for(session, ballot.term_id, ballot.cluster_id, lang) for lang in i18n.LANGUAGES}
 
@@ -619,7 +609,7 @@ def weekly(ctx: Ctx) -> None:
         ctx.session.add(rule)
         ctx.reply("The term of the week is off.")
         return
-    day = _weekday(word)
+    day = weekday_number(word)
     if day is None:
         ctx.reply("Send WEEKLY and a day (for example WEEKLY monday), or WEEKLY off.")
         return
@@ -631,7 +621,7 @@ def weekly(ctx: Ctx) -> None:
     ctx.reply("The term of the week will be sent every {day}.", day=day_name(day, ctx.lang))
 
 
-def _weekday(word: str) -> int | None:
+def weekday_number(word: str) -> int | None:
     if word.isdecimal() and 1 <= int(word) <= 7:
         return int(word) - 1
     return next((i for i, names in enumerate(DAY_WORDS) if word in names), None)
@@ -639,167 +629,6 @@ def _weekday(word: str) -> int | None:
 
 def day_name(day: int, lang: str) -> str:
     return get_day_names("wide", locale=i18n.babel_locale(lang))[day]
-
-
-# --- Scheduled work -------------------------------------------------------------------------------
-
-def run_close_votes(session: Session, settings: Settings, now: datetime) -> int:
-    """Decide every vote whose close time has passed; a vote is decided once, however often this runs."""
-    queued = 0
-    for ballot_id in store.due_ballots(session, now):
-        if not claim(session, "glossary.close_votes", f"ballot:{ballot_id}"):
-            continue
-        ballot = session.get(GlossaryBallot, ballot_id)
-        names = _term_names(session, ballot)
-        decided = store.decide(session, ballot_id, now, final=True)
-        if decided is not None:
-            queued += announce(session, decided, names)
-    return queued
-
-
-def run_term_of_week(session: Session, settings: Settings, now: datetime) -> int:
-    """On the chosen local weekday, from the chosen hour, send the week's term once per cluster and week."""
-    queued = 0
-    for cluster, rule in store.weekly_clusters(session):
-        local = now.astimezone(ZoneInfo(cluster.timezone))
-        if local.weekday() != rule.weekly_day or local.hour < rule.weekly_hour:
-            continue
-        year, week, _day = local.isocalendar()
-        slot = f"{cluster.id}:{year}-W{week:02d}"
-        if not claim(session, "glossary.term_of_week", slot):
-            continue
-        term_id = store.weekly_term(session, cluster.id, year * 53 + week)
-        if term_id is None:
-            continue
-        members = session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.status == "active"))
-        for member in members:
-            entry = store.entry_for(session, term_id, cluster.id, member.language)
-            if entry is None or not entry.short:
-                continue
-            queued += bool(outbox.notify(session, member, WEEKLY_MESSAGE, kind="broadcast",
-                                         batch=f"glossary-week-{slot}", in_cluster=cluster, term=entry.name,
-                                         definition=entry.short))
-    return queued
-
-
-# --- CLI: clusterbot glossary import|export|rule|weekly|history -----------------------------------
-
-def import_check(row: dict[str, str]) -> str | None:
-    """The SMS budget a facilitator's or importer's wording must meet, in the row's own language."""
-    lang, name, short, long = row["lang"], row["name"], row.get("short", ""), row.get("long", "")
-    if not short_fits(lang, name, short):
-        return "short definition does not fit one SMS with its name"
-    if not long_fits(lang, long):
-        return f"long explanation does not fit {MAX_PAGES} messages"
-    return None
-
-
-def cmd_import(args, cli) -> None:
-    from pathlib import Path
-
-    from bot.cli import CliError
-    from storage.db import session_scope
-
-    path = Path(args.file)
-    if not path.exists():
-        raise CliError(f"no file {path}")
-    rows = store.read_csv(path)
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster) if args.cluster else None
-        stored, errors = store.import_rows(session, rows, cluster=cluster, check=import_check,
-                                           actor=f"import {path.name}")
-    print(f"imported {stored} glossary rows; {len(errors)} rows rejected")
-    for number, reason in errors:
-        print(f"row {number}: {reason}")
-
-
-def cmd_export(args, cli) -> None:
-    import sys
-
-    from bot import tables
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster) if args.cluster else None
-        columns, rows = store.glossary_rows(session, cluster)
-        tables.write_csv(columns, rows, sys.stdout)
-
-
-def cmd_rule(args, cli) -> None:
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        rule = store.settings_for(session, cluster.id)
-        if args.min_votes is not None:
-            rule.min_votes = max(1, args.min_votes)
-        if args.vote_days is not None:
-            rule.vote_days = min(60, max(1, args.vote_days))
-        if args.early_majority is not None:
-            rule.early_majority = args.early_majority == "yes"
-        if args.majority is not None:
-            rule.plurality = args.majority == "plurality"
-        session.add(rule)
-        print(f"{cluster.code}: at least {rule.min_votes} votes, {rule.vote_days} days, "
-              f"{'most votes' if rule.plurality else 'more than half of the votes'} wins at the close; "
-              f"early adoption by an absolute majority of active members: {'yes' if rule.early_majority else 'no'}")
-
-
-def cmd_weekly(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import session_scope
-
-    word = router.fold(args.day)
-    day = None if word in OFF_WORDS else _weekday(word)
-    if day is None and word not in OFF_WORDS:
-        raise CliError(f"{args.day} is not a weekday (mon..sun) or off")
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        rule = store.settings_for(session, cluster.id)
-        rule.weekly_day = day
-        if args.hour is not None:
-            rule.weekly_hour = min(23, max(0, args.hour))
-        session.add(rule)
-        print(f"{cluster.code}: term of the week "
-              + ("off" if day is None else f"every {day_name(day, 'en')} from {rule.weekly_hour:02d}:00"))
-
-
-def cmd_history(args, cli) -> None:
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        for row in session.exec(select(store.GlossaryHistory).where(store.GlossaryHistory.cluster_id == cluster.id)
-                                .order_by(store.GlossaryHistory.id)):
-            print(f"{row.at.isoformat(timespec='seconds')}\t{row.action}\t{row.actor}\t{row.term_id or ''}"
-                  f"\t{row.details}")
-
-
-def register_cli(subparsers) -> None:
-    group = subparsers.add_parser("glossary", help="the glossary: import, export, voting rule, term of the week")
-    sub = group.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("import", help="CSV, one row per term and language (columns as in the export)")
-    p.add_argument("file")
-    p.add_argument("--cluster", help="make every row this cluster's own; default: the file's cluster column")
-    p.set_defaults(func=cmd_import)
-    p = sub.add_parser("export", help="CSV to stdout: the global glossary, plus --cluster's own entries")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cmd_export)
-    p = sub.add_parser("rule", help="show or change a cluster's rule for adopting local words")
-    p.add_argument("--cluster")
-    p.add_argument("--min-votes", type=int)
-    p.add_argument("--vote-days", type=int)
-    p.add_argument("--early-majority", choices=["yes", "no"])
-    p.add_argument("--majority", choices=["simple", "plurality"])
-    p.set_defaults(func=cmd_rule)
-    p = sub.add_parser("weekly", help="term of the week: a weekday (mon..sun) or off")
-    p.add_argument("day")
-    p.add_argument("--cluster")
-    p.add_argument("--hour", type=int, help="local hour to send, default 9")
-    p.set_defaults(func=cmd_weekly)
-    p = sub.add_parser("history", help="what changed: proposals, votes and their tallies, edits, imports")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cmd_history)
 
 
 TRANSIENT = frozenset({"glossary.more", "glossary.pick", "glossary.vote"})
@@ -818,4 +647,4 @@ FLOWS = {
     "glossary.vote": Flow(vote_step),
     "glossary.edit": Flow(edit_step, free_text=frozenset({"term", "short", "long"})),
 }
-JOBS = [Job("glossary.close_votes", run_close_votes, 60), Job("glossary.term_of_week", run_term_of_week, 900)]
+MORE = {"glossary.more": _more_definition}

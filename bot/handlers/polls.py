@@ -9,27 +9,17 @@ and POLL resumes their pending questions at any time.
 
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import i18n, outbox, router, sms
-from bot.config import Settings
-from bot.context import ACTIVE, FACILITATOR, Command, Ctx, Flow, refusal_for
+from bot import i18n, router, sms
+from bot.context import ACTIVE, FACILITATOR, Command, Ctx, Flow
 from bot.i18n import N_
-from bot.scheduler import Job
 from storage import polls as store
 from storage.clusters import Cluster
-from storage.db import session_scope
-from storage.members import Member, admins, contact_identity
-from storage.messages import Conversation
-from storage.polls import Poll, PollError, PollQuestion, PollRound, Schedule
-from storage.schedule import claim
+from storage.polls import Poll, PollError, PollQuestion, PollRecipient, PollRound, Schedule
 
 FLOW = "polls"
 CREATE = "polls.create"
@@ -222,15 +212,7 @@ def _after_expiry(ctx: Ctx) -> None:
 
 def _run_command(ctx: Ctx, found: router.Match) -> None:
     """A command sent mid-poll runs as usual; the poll question stays open for the next message."""
-    from bot.handlers import COMMANDS
-
-    ctx.command, ctx.args = found.command, found.args
-    command = COMMANDS[found.command]
-    refusal = refusal_for(command.access, ctx.member)
-    if refusal:
-        ctx.reply(refusal)
-        return
-    command.handler(ctx)
+    ctx.run(found.command, found.args)
 
 
 def poll(ctx: Ctx) -> None:
@@ -253,8 +235,6 @@ def poll(ctx: Ctx) -> None:
 
 def _answerable_round(ctx: Ctx) -> PollRound | None:
     """The newest open round that asked this member."""
-    from storage.polls import PollRecipient
-
     return ctx.session.exec(select(PollRound).join(PollRecipient, PollRecipient.round_id == PollRound.id)
                             .where(PollRecipient.member_id == ctx.member.id,
                                    PollRecipient.sent_at != None,  # noqa: E711
@@ -551,300 +531,6 @@ def _confirm(ctx: Ctx, data: dict) -> None:
     ctx.reply("Poll {id} is scheduled. See its results with RESULTS {id}.", id=item.id)
 
 
-# ---------------------------------------------------------------- the scheduler job
-
-
-def run_rounds(session: Session, settings: Settings, now: datetime) -> int:
-    """Open due rounds, send each recipient's first question in their slot, remind, close. Idempotent:
-    every send claims (poll round, member) first, in the same transaction as the message."""
-    for _ in range(100):
-        due = store.rounds_to_open(session, now)
-        opened = [store.open_round(session, p, c, n, when, now) for p, c, n, when in due
-                  if claim(session, "polls.open", f"{p.id}:{n}")]
-        if not any(opened):
-            break
-    sent = sum(_close(session, rnd, now) for rnd in store.rounds_to_close(session, now))
-    for recipient, rnd in store.sends_due(session, now, SEND_LIMIT):
-        if claim(session, "polls.send", f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
-            sent += _send_first(session, recipient, rnd, now)
-    for recipient, rnd in store.reminders_due(session, now, SEND_LIMIT):
-        if claim(session, "polls.remind", f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
-            sent += _remind(session, recipient, rnd, now)
-    return sent
-
-
-def _deliver(session: Session, member: Member, cluster: Cluster, rnd: PollRound, text: str,
-             buttons: list[tuple[str, str]] | None = None) -> int:
-    identity = contact_identity(session, member)
-    if identity is None or member.opted_out:
-        return 0
-    outbox.queue(session, identity, text, kind="poll", buttons=buttons, member_id=member.id,
-                 cluster_id=cluster.id, batch=f"poll-{rnd.poll_id}-{rnd.number}")
-    return 1
-
-
-def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> int:
-    recipient.sent_at = now
-    session.add(recipient)
-    member = session.get(Member, recipient.member_id)
-    poll_row = session.get(Poll, rnd.poll_id)
-    cluster = session.get(Cluster, poll_row.cluster_id)
-    identity = contact_identity(session, member)
-    if identity is None or member.opted_out or member.status != "active":
-        return 0
-    items = store.questions(session, poll_row)
-    title = poll_row.title_in(member.language)
-    where = dict(region=cluster.region, tz=cluster.timezone)
-    if not _free_for_poll(session, identity.id, now):
-        return _deliver(session, member, cluster, rnd, i18n.translate(
-            member.language, "{cluster} asks you to answer a short poll: {title}. Reply POLL when you are ready.",
-            cluster=cluster.name, title=title, **where))
-    question = store.next_question(session, rnd, member) or items[0]
-    conv = session.exec(select(Conversation).where(Conversation.identity_id == identity.id)).first()
-    conv = conv or Conversation(identity_id=identity.id, flow=FLOW, step="answer")
-    conv.flow, conv.step, conv.updated_at = FLOW, "answer", now
-    conv.data = json.dumps({"round": rnd.id, "question": question.id})
-    session.add(conv)
-    intro = i18n.translate(member.language, "{cluster} asks you {count} short questions: {title}. Reply to each "
-                           "with its number or a few words.", cluster=cluster.name, count=len(items), title=title,
-                           **where)
-    body, buttons = question_message(question, member.language, len(items), identity.channel, cluster.region)
-    return _deliver(session, member, cluster, rnd, intro) + _deliver(session, member, cluster, rnd, body, buttons)
-
-
-def _free_for_poll(session: Session, identity_id: int, now: datetime) -> bool:
-    """No other conversation is open (an expired one does not count), so a question can be asked now."""
-    from bot.engine import CONVERSATION_TTL
-
-    conv = session.exec(select(Conversation).where(Conversation.identity_id == identity_id)).first()
-    if conv is None or conv.updated_at < now - CONVERSATION_TTL:
-        return True
-    if conv.flow != FLOW:
-        return False
-    current = session.get(PollRound, json.loads(conv.data or "{}").get("round", 0))
-    return current is None or not current.is_open(now)
-
-
-def _remind(session: Session, recipient, rnd: PollRound, now: datetime) -> int:
-    store.mark_reminded(session, recipient, rnd, now)
-    member = session.get(Member, recipient.member_id)
-    poll_row = session.get(Poll, rnd.poll_id)
-    cluster = session.get(Cluster, poll_row.cluster_id)
-    text = i18n.translate(member.language, "Reminder: please answer the poll {title} before {when}. Reply POLL "
-                          "to start.", title=poll_row.title_in(member.language), when=rnd.closes_at,
-                          region=cluster.region, tz=cluster.timezone)
-    return _deliver(session, member, cluster, rnd, text)
-
-
-def _close(session: Session, rnd: PollRound, now: datetime) -> int:
-    if not claim(session, "polls.close", f"{rnd.poll_id}:{rnd.number}"):
-        return 0
-    store.close_round(session, rnd, now)
-    poll_row = session.get(Poll, rnd.poll_id)
-    cluster = session.get(Cluster, poll_row.cluster_id)
-    result = store.round_results(session, rnd)
-    count = 0
-    for admin in admins(session, cluster.id, ("facilitator",)):
-        count += outbox.notify(session, admin, "Poll {id}, round {round} closed: {count} of {total} members "
-                               "answered. Send RESULTS {id} for the figures.", in_cluster=cluster,
-                               id=poll_row.id, round=rnd.number, count=result.respondents,
-                               total=result.recipients) is not None
-    return count
-
-
-# ---------------------------------------------------------------- CLI
-
-
-def results_rows(session: Session, poll_row: Poll, rnd: PollRound, members: set[int] | None = None
-                 ) -> tuple[list[str], list[list]]:
-    """The full results of a round: all members, then each group by gender, sector, location and role
-    (groups under five respondents left out, figures under five answers blank), with the change."""
-    columns = ["round", "dimension", "group", "respondents", "question", "key", "kind", "answers", "skipped",
-               "mean", "score", "change", "distribution"]
-    current = store.round_results(session, rnd, members)
-    before = store.previous_round(session, rnd)
-    diff = store.change(current, store.round_results(session, before, members) if before else None)
-    rows = [[rnd.number, "all", "all", current.respondents, *_question_cells(q, diff)] for q in current.questions]
-    if members is None:
-        for dimension in store.DIMENSIONS:
-            groups, hidden = store.breakdown(session, rnd, dimension)
-            for group in groups:
-                for q in current.questions:
-                    found = group.questions.get(q.question.position)
-                    cells = _question_cells(found, {}) if found else [
-                        q.question.position, q.question.key, q.question.kind, "<5", "", "", "", "", ""]
-                    rows.append([rnd.number, dimension, group.group, group.respondents, *cells])
-            if hidden:
-                rows.append([rnd.number, dimension, f"({hidden} groups under {store.MIN_GROUP})", "", "", "", "",
-                             "", "", "", "", "", ""])
-    return columns, rows
-
-
-def _question_cells(q: store.QuestionResult, diff: dict) -> list:
-    p = q.question.position
-    delta = diff.get(f"score:{p}", diff.get(f"mean:{p}"))
-    distribution = " ".join(f"{k}:{v}" for k, v in q.distribution.items())
-    return [p, q.question.key, q.question.kind, q.answers, q.skipped,
-            "" if q.mean is None else round(q.mean, 2), "" if q.score is None else round(q.score, 1),
-            "" if delta is None else round(delta, 2), distribution]
-
-
-def _cli_create(args, cli) -> None:
-    from bot.cli import CliError
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        try:
-            if args.file in store.TEMPLATES:
-                spec = store.load_template(args.file)
-            elif args.file.isdecimal():
-                source = store.get_poll(session, cluster, int(args.file))
-                if source is None:
-                    raise CliError(f"no poll {args.file} in {cluster.code}")
-                spec = store.poll_spec(session, source)
-            else:
-                path = Path(args.file)
-                if not path.exists():
-                    raise CliError(f"no file {path}; or name a template: {', '.join(store.TEMPLATES)}")
-                spec = store.read_spec_file(path)
-            if args.title:
-                spec["title"] = args.title
-            item = create_checked(session, cluster, spec, "cli")
-        except PollError as exc:
-            raise CliError(f"poll refused: {_explain(exc)}") from exc
-        count = len(store.questions(session, item))
-    print(f"poll {item.id} created with {count} questions (draft); schedule it with: "
-          f"clusterbot poll schedule {item.id} --start 'YYYY-MM-DD HH:MM' [--every-months 6]")
-
-
-def _explain(exc: PollError) -> str:
-    reasons = {"no_questions": "a poll needs at least one question",
-               "too_many_options": f"a choice question may have at most {store.MAX_OPTIONS} options",
-               "too_few_options": "a choice question needs at least 2 options",
-               "too_long": "a question with its options does not fit one SMS",
-               "bad_kind": f"question kinds are {', '.join(store.KINDS)}",
-               "no_text": "a question or the title has no text",
-               "bad_audience": "the audience is not a segment (all, sector:X, location:Y, gender:F, role:firm)",
-               "bad_start": "the start must be 'YYYY-MM-DD HH:MM'",
-               "start_past": "the start is in the past",
-               "bad_close": "reminder days must be fewer than close days, and a round must close before the next",
-               "bad_window": "the send window must be 1-7 days of 0-12 hours and end before the round closes"}
-    return reasons.get(exc.code, exc.code) + (f" ({exc.detail})" if exc.detail else "")
-
-
-def _cli_schedule(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import utcnow
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        item = store.get_poll(session, cluster, args.id)
-        if item is None:
-            raise CliError(f"no poll {args.id} in {cluster.code}")
-        try:
-            schedule = Schedule(store.parse_start(args.start), args.every_months, args.remind_days,
-                                args.close_days, args.window_hours, args.window_days)
-            store.schedule_poll(session, item, cluster, schedule, utcnow(), audience=args.audience, actor="cli")
-        except PollError as exc:
-            raise CliError(f"schedule refused: {_explain(exc)}") from exc
-        first = store.next_due(item, cluster.timezone, None)
-        print(f"poll {item.id} scheduled for {item.audience}: first round "
-              f"{first.astimezone(ZoneInfo(cluster.timezone)):%Y-%m-%d %H:%M} ({cluster.timezone})"
-              + (f", then every {item.every_months} months" if item.every_months else ", once"))
-
-
-def _cli_list(args, cli) -> None:
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        for item in store.cluster_polls(session, cluster):
-            rounds = store.rounds(session, item)
-            print(f"{item.id}\t{item.status}\t{item.title}\t{item.audience}\t"
-                  f"every {item.every_months} months\t{len(rounds)} rounds")
-
-
-def _cli_cancel(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import utcnow
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        item = store.get_poll(session, cluster, args.id)
-        if item is None:
-            raise CliError(f"no poll {args.id} in {cluster.code}")
-        store.cancel_poll(session, item, utcnow(), actor="cli")
-    print(f"poll {args.id} cancelled")
-
-
-def _cli_results(args, cli) -> None:
-    from bot.cli import CliError
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        item = store.get_poll(session, cluster, args.id)
-        if item is None:
-            raise CliError(f"no poll {args.id} in {cluster.code}")
-        all_rounds = store.rounds(session, item)
-        chosen = [r for r in all_rounds if args.round in (None, r.number)]
-        if not chosen:
-            raise CliError(f"poll {item.id} has no round {args.round or ''}".strip())
-        rnd = chosen[-1]
-        try:
-            members = store.segment_members(session, cluster, args.segment) if args.segment else None
-        except PollError as exc:
-            raise CliError(_explain(exc)) from exc
-        columns, rows = results_rows(session, item, rnd, members)
-        result = store.round_results(session, rnd, members)
-    if args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return
-    rate = "-" if result.rate is None else f"{100 * result.rate:.0f}%"
-    print(f"poll {item.id} {item.title}: round {rnd.number} ({rnd.status}); {result.respondents} of "
-          f"{result.recipients} members answered ({rate})" + (f"; segment {args.segment}" if args.segment else ""))
-    widths = [max(len(str(c)) for c in [col, *(row[i] for row in rows)]) for i, col in enumerate(columns)]
-    for row in [columns, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    for q in result.questions:
-        for text in q.texts[:50]:
-            print(f"#{q.question.position} {q.question.key}: {text}")
-
-
-def register_cli(subparsers) -> None:
-    group = subparsers.add_parser("poll", help="satisfaction and interest polls").add_subparsers(
-        dest="action", required=True)
-    p = group.add_parser("create", help="a poll from a YAML or CSV file, a template name or a poll id to copy")
-    p.add_argument("file", help=f"FILE.yaml, FILE.csv, {' or '.join(store.TEMPLATES)}, or a poll id")
-    p.add_argument("--title")
-    p.add_argument("--cluster")
-    p.set_defaults(func=_cli_create)
-    p = group.add_parser("schedule", help="when a poll runs, who gets it, reminder and closing")
-    p.add_argument("id", type=int)
-    p.add_argument("--start", required=True, help="local 'YYYY-MM-DD HH:MM' in the cluster's timezone")
-    p.add_argument("--every-months", type=int, default=0, help="0: once")
-    p.add_argument("--remind-days", type=int, default=DEFAULT_SCHEDULE["remind_days"], help="0: no reminder")
-    p.add_argument("--close-days", type=int, default=DEFAULT_SCHEDULE["close_days"])
-    p.add_argument("--window-hours", type=int, default=DEFAULT_SCHEDULE["window_hours"])
-    p.add_argument("--window-days", type=int, default=DEFAULT_SCHEDULE["window_days"])
-    p.add_argument("--audience", help="segment: all, sector:X, location:Y, gender:F, role:firm")
-    p.add_argument("--cluster")
-    p.set_defaults(func=_cli_schedule)
-    p = group.add_parser("list")
-    p.add_argument("--cluster")
-    p.set_defaults(func=_cli_list)
-    p = group.add_parser("cancel")
-    p.add_argument("id", type=int)
-    p.add_argument("--cluster")
-    p.set_defaults(func=_cli_cancel)
-    p = group.add_parser("results", help="a round's results by group and the change since the round before")
-    p.add_argument("id", type=int)
-    p.add_argument("--round", type=int)
-    p.add_argument("--segment")
-    p.add_argument("--format", choices=["table", "csv"], default="table")
-    p.add_argument("--cluster")
-    p.set_defaults(func=_cli_results)
-
-
 COMMANDS = [
     Command("POLL", poll, access=ACTIVE),
     Command("SKIP", skip, access=ACTIVE, help=False),
@@ -856,4 +542,3 @@ FLOWS = {
     FLOW: Flow(answer_step, free_text=frozenset({"answer"})),
     CREATE: Flow(create_step, free_text=frozenset({"source", "text", "options", "audience", "schedule"})),
 }
-JOBS = [Job("polls.rounds", run_rounds, every_seconds=60)]

@@ -18,13 +18,11 @@ from bot.context import ACTIVE, ADMIN, FACILITATOR, Command, Ctx, Flow
 from bot.handlers.choices import buttons, pick
 from bot.i18n import N_, Money
 from bot.money import AmountError, parse_amount
-from bot.scheduler import Job
 from storage import members as member_store
 from storage import purchases as store
 from storage.clusters import Cluster
 from storage.members import Member
 from storage.purchases import QTY_SCALE, Purchase, PurchaseError
-from storage.schedule import claim
 from storage.segments import SegmentError, describe, parse_segment, select_members
 
 DEFAULT_CLOSING = time(18, 0)  # a deadline given as a date alone closes that evening, not at midnight
@@ -148,7 +146,7 @@ def _figures(p: Purchase, pledged: int, lang: str, cluster: Cluster) -> dict:
     )
 
 
-def _plain(minor: int, currency: str) -> str:
+def plain_money(minor: int, currency: str) -> str:
     """An amount as a member would type it back: 135000, or 12.50 when there are cents."""
     scale = 10 ** i18n.minor_digits(currency)
     return str(minor // scale) if minor % scale == 0 else store.money_text(minor, currency)
@@ -158,7 +156,7 @@ def _kw(command: str, lang: str) -> str:
     return router.keyword(command, lang)
 
 
-def _tell(
+def tell(
     session,
     member: Member,
     cluster: Cluster,
@@ -599,7 +597,7 @@ def ordered(ctx: Ctx) -> None:
     told = 0
     for member, account in store.accounts(ctx.session, p):
         if account.quantity:
-            told += _tell(
+            told += tell(
                 ctx.session,
                 member,
                 ctx.cluster,
@@ -632,7 +630,7 @@ def delivered(ctx: Ctx) -> None:
             due=Money(account.outstanding, p.currency),
         )
         if place:
-            told += _tell(
+            told += tell(
                 ctx.session,
                 member,
                 ctx.cluster,
@@ -642,7 +640,7 @@ def delivered(ctx: Ctx) -> None:
                 **extra,
             )
         else:
-            told += _tell(
+            told += tell(
                 ctx.session,
                 member,
                 ctx.cluster,
@@ -738,7 +736,7 @@ def extend(ctx: Ctx) -> None:
     told = 0
     for member in store.offered_members(ctx.session, p):
         mine = store.find_pledge(ctx.session, p.id, member.id)
-        told += _tell(
+        told += tell(
             ctx.session,
             member,
             ctx.cluster,
@@ -773,7 +771,7 @@ def cancelbuy(ctx: Ctx) -> None:
     told = 0
     for member, account in accounts:
         if account.paid or account.reported:
-            told += _tell(
+            told += tell(
                 ctx.session,
                 member,
                 ctx.cluster,
@@ -782,7 +780,7 @@ def cancelbuy(ctx: Ctx) -> None:
                 amount=Money(account.paid + account.reported, p.currency),
             )
         elif account.quantity:
-            told += _tell(
+            told += tell(
                 ctx.session,
                 member,
                 ctx.cluster,
@@ -1107,177 +1105,8 @@ def publish_purchase(
             msgid = N_(
                 "New purchase {id}: {item}, {price} per {unit}. Send BUY {id} and how many {units} by {when}."
             )
-        told += _tell(session, member, cluster, msgid, p, kind="invitation")
+        told += tell(session, member, cluster, msgid, p, kind="invitation")
     return p, told
-
-
-# The deadline and progress job ---------------------------------------------------------------------------
-
-
-def run_deadlines(session, settings, now: datetime) -> int:
-    """Close purchases whose deadline passed and send progress notices; every send claimed once."""
-    sent = 0
-    for purchase_id in store.due_to_close(session, now):
-        sent += _close(session, purchase_id, now)
-    for p in store.open_purchases(session):
-        sent += _progress(session, p)
-    return sent
-
-
-def _close(session, purchase_id: int, now: datetime) -> int:
-    p = store.close(session, purchase_id, now)
-    if p is None or not claim(session, "purchases.close", f"{p.id}:{p.deadline.isoformat()}"):
-        return 0
-    cluster = session.get(Cluster, p.cluster_id)
-    s = store.summary(session, p)
-    sent = 0
-    met = s.pledged >= p.minimum
-    for member, account in store.accounts(session, p):
-        if not account.quantity:
-            continue
-        if not met:
-            msgid = N_(
-                "{item} did not reach its minimum ({pledged} of {minimum} {units}). Do not pay yet; we "
-                "will tell you what happens."
-            )
-        elif p.pay_to:
-            msgid = N_(
-                "{item} closed: you owe {due} for {quantity}. Pay to {pay_to}, then send PAID {id} "
-                "{digits} and the ref."
-            )
-        else:
-            msgid = N_(
-                "{item} closed: you owe {due} for {quantity}. Pay the treasurer, then send PAID {id} "
-                "{digits} and the ref."
-            )
-        sent += _tell(
-            session,
-            member,
-            cluster,
-            msgid,
-            p,
-            due=Money(account.outstanding, p.currency),
-            quantity=qty(account.quantity, member.language, cluster.region),
-            pay_to=p.pay_to,
-            digits=_plain(account.outstanding, p.currency),
-        )
-    for admin in member_store.admins(session, cluster.id, ("facilitator",)):
-        if met:
-            msgid = N_(
-                "{item} ({id}) closed: {pledged} of {minimum} {units}, {count} members, {due} due. Send "
-                "ORDERED {id} once ordered."
-            )
-        else:
-            msgid = N_(
-                "{item} ({id}) closed short: {pledged} of {minimum} {units}. Send EXTEND {id} and a date, "
-                "or CANCELBUY {id}."
-            )
-        sent += _tell(session, admin, cluster, msgid, p, count=s.pledgers, due=Money(s.due, p.currency))
-    return sent
-
-
-def _progress(session, p: Purchase) -> int:
-    """Tell those offered the purchase when pledges reach half and all of the minimum, once each."""
-    pledged = store.pledged_total(session, p.id)
-    reached = [mark for mark in (50, 100) if pledged * 100 >= p.minimum * mark]
-    fresh = [mark for mark in reached if claim(session, "purchases.progress", f"{p.id}:{mark}")]
-    if not fresh:
-        return 0
-    cluster = session.get(Cluster, p.cluster_id)
-    if 100 in fresh:
-        msgid = N_(
-            "{item} reached its minimum: {pledged} of {minimum} {units}. To join, send BUY {id} and how "
-            "many by {when}."
-        )
-    else:
-        msgid = N_(
-            "{item} is half way: {pledged} of {minimum} {units}. To join, send BUY {id} and how many by "
-            "{when}."
-        )
-    return sum(
-        _tell(session, m, cluster, msgid, p, kind="broadcast", batch=f"purchase-{p.id}-{max(fresh)}")
-        for m in store.offered_members(session, p)
-    )
-
-
-JOBS = [Job("purchases.deadlines", run_deadlines, every_seconds=60)]
-
-
-# CLI ----------------------------------------------------------------------------------------------------
-
-
-def register_cli(subparsers) -> None:
-    group = subparsers.add_parser("purchase", help="joint purchases").add_subparsers(
-        dest="action", required=True
-    )
-    p = group.add_parser("create", help="open a joint purchase and offer it to a segment of members")
-    p.add_argument("--item", required=True)
-    p.add_argument("--unit", required=True, help="one unit, e.g. bag")
-    p.add_argument("--units", default="", help="several units, e.g. bags (default: --unit)")
-    p.add_argument("--fractional", action="store_true", help="members may pledge parts of a unit")
-    p.add_argument("--price", required=True, help="price of one unit at the group rate")
-    p.add_argument("--usual-price", default="0", help="usual price of one unit bought alone")
-    p.add_argument("--supplier", default="")
-    p.add_argument("--pay-to", default="", help="how members pay, e.g. 'M-Pesa 0712 345 678'")
-    p.add_argument("--minimum", required=True)
-    p.add_argument("--maximum", default="0")
-    p.add_argument("--limit", default="0", help="most one member may pledge")
-    p.add_argument("--deadline", required=True, help="local date and time, e.g. 2026-03-14 17:00")
-    p.add_argument("--segment", default="all")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cmd_create)
-    p = group.add_parser("list", help="purchases with their progress and payments")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cmd_list)
-
-
-def cmd_create(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import session_scope, utcnow
-
-    now = utcnow()
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        try:
-            data = dict(
-                item=args.item,
-                unit=args.unit,
-                units=args.units or args.unit,
-                whole="no" if args.fractional else "yes",
-                price=parse_amount(args.price, cluster.currency),
-                usual=parse_amount(args.usual_price, cluster.currency, allow_zero=True),
-                supplier=args.supplier,
-                pay_to=args.pay_to,
-                minimum=parse_quantity(args.minimum),
-                maximum=parse_quantity(args.maximum),
-                limit=parse_quantity(args.limit),
-                segment=args.segment,
-            )
-        except (AmountError, QuantityError) as exc:
-            raise CliError(f"not a valid amount or quantity: {exc.code}") from exc
-        deadline = parse_deadline(args.deadline, cluster.timezone, now)
-        if deadline is None:
-            raise CliError("deadline: write a local date and time, e.g. 2026-03-14 17:00")
-        data["deadline"] = deadline.isoformat()
-        try:
-            p, told = publish_purchase(session, cluster, data, None, now)
-        except (PurchaseError, SegmentError) as exc:
-            raise CliError(f"purchase refused: {exc.code}") from exc
-        closing = i18n.local_time(p.deadline, cluster.timezone)
-        print(f"purchase {p.id} ({p.item}) open until {closing:%Y-%m-%d %H:%M}; offered to {told} members")
-
-
-def cmd_list(args, cli) -> None:
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        for p in store.cluster_purchases(session, cluster):
-            s = store.summary(session, p)
-            due, paid_, saved = (store.money_text(v, p.currency) for v in (s.due, s.paid, s.saving))
-            progress = f"{store.quantity_text(s.pledged)}/{store.quantity_text(p.minimum)} {p.units}"
-            fields = [str(p.id), p.item, p.status, progress, f"due {due}", f"paid {paid_}", f"saved {saved}"]
-            print("\t".join(fields), p.currency)
 
 
 COMMANDS = [

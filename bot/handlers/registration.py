@@ -93,16 +93,14 @@ def join_step(ctx: Ctx) -> None:
 def _command_word(ctx: Ctx) -> bool:
     """A bare command keyword (BAL, JOIN) at a question that takes any text is not a name or a place: JOIN
     asks the question again, a command a stranger may use runs, any other says registration comes first."""
-    from bot.handlers import COMMANDS
-
     found = router.match(ctx.text)
     if found is None or found.args:
         return False
     if found.command == "JOIN":
         _ask(ctx, ctx.conversation.step)
-    elif COMMANDS[found.command].access == ANYONE:
+    elif ctx.table.commands[found.command].access == ANYONE:
         ctx.command = found.command
-        COMMANDS[found.command].handler(ctx)
+        ctx.table.commands[found.command].handler(ctx)
     else:
         ctx.reply("Please finish registering first. {question}", question=ctx.t(QUESTIONS[ctx.conversation.step]))
     return True

@@ -6,23 +6,18 @@ it, and words the replies and the notices to the other side (treasurer, committe
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
-from sqlmodel import Session
-
 from bot import i18n, outbox, router, sms
-from bot.config import Settings
 from bot.context import ACTIVE, ADMIN, TREASURER, Command, Ctx, Flow
-from bot.handlers.glossary import MORE_SOURCES, start_more
+from bot.handlers.glossary import start_more
 from bot.i18n import N_, Money
 from bot.money import MAX_MINOR, AmountError, parse_amount
-from bot.scheduler import Job
 from storage import savings as store
-from storage.clusters import Cluster, all_clusters
+from storage.clusters import Cluster
 from storage.members import Member, admins, find_member
 from storage.savings import Entry, Loan, Request, SavingsError
-from storage.schedule import claim
 
 PAGE = 5
 STATEMENT_FLOW = "savings.statement"
@@ -106,11 +101,11 @@ def _number(text: str) -> int | None:
     return int(first) if first.isdecimal() and len(first) < 10 else None
 
 
-def _money(minor: int, currency: str) -> Money:
+def as_money(minor: int, currency: str) -> Money:
     return Money(minor, currency)
 
 
-def _day(day: date, lang: str, cluster: Cluster) -> str:
+def day_text(day: date, lang: str, cluster: Cluster) -> str:
     return i18n.format_day(day, lang, cluster.region)
 
 
@@ -160,7 +155,7 @@ def _report(ctx: Ctx, request_fn, noted: str) -> None:
     except SavingsError as exc:
         _refused(ctx, exc)
         return
-    ctx.reply(noted, amount=_money(amount, ctx.currency), id=request.id)
+    ctx.reply(noted, amount=as_money(amount, ctx.currency), id=request.id)
     _tell_confirmers(ctx, request)
 
 
@@ -183,14 +178,14 @@ def _tell_confirmers(ctx: Ctx, request: Request) -> None:
             id=request.id,
             number=ctx.member.number,
             name=ctx.member.name[:30],
-            amount=_money(request.amount_minor, request.currency),
+            amount=as_money(request.amount_minor, request.currency),
             ref=request.reference or "-",
         )
 
 
 def balance(ctx: Ctx) -> None:
     account = store.account_for(ctx.session, ctx.cluster, ctx.member)
-    savings = _money(account.balance_minor, account.currency)
+    savings = as_money(account.balance_minor, account.currency)
     loan = store.current_loan(ctx.session, account)
     if loan is None:
         ctx.reply("Your savings: {balance}. No loan.", balance=savings)
@@ -200,7 +195,7 @@ def balance(ctx: Ctx) -> None:
             "Your savings: {balance}. Loan {id} of {amount}: {state}.",
             balance=savings,
             id=loan.id,
-            amount=_money(loan.principal_minor, loan.currency),
+            amount=as_money(loan.principal_minor, loan.currency),
             state=ctx.t(LOAN_STATUS_LABELS[loan.status]),
         )
         return
@@ -209,17 +204,17 @@ def balance(ctx: Ctx) -> None:
         ctx.reply(
             "Your savings: {balance}. Loan owed: {owed}; {overdue} overdue since {date}. Please repay.",
             balance=savings,
-            owed=_money(pos.outstanding, loan.currency),
-            overdue=_money(pos.overdue, loan.currency),
-            date=_day(pos.overdue_since, ctx.lang, ctx.cluster),
+            owed=as_money(pos.outstanding, loan.currency),
+            overdue=as_money(pos.overdue, loan.currency),
+            date=day_text(pos.overdue_since, ctx.lang, ctx.cluster),
         )
         return
     ctx.reply(
         "Your savings: {balance}. Loan owed: {owed}; next {due} due {date}.",
         balance=savings,
-        owed=_money(pos.outstanding, loan.currency),
-        due=_money(pos.next_amount, loan.currency),
-        date=_day(pos.next_due, ctx.lang, ctx.cluster) if pos.next_due else "-",
+        owed=as_money(pos.outstanding, loan.currency),
+        due=as_money(pos.next_amount, loan.currency),
+        date=day_text(pos.next_due, ctx.lang, ctx.cluster) if pos.next_due else "-",
     )
 
 
@@ -241,7 +236,7 @@ def _show_statement(ctx: Ctx, account: store.Account, page: int) -> None:
     paged = more and start_more(ctx, STATEMENT_FLOW, "page", {"account": account.id, "page": page + 1})
     if not more and ctx.conversation is not None and ctx.conversation.flow == STATEMENT_FLOW:
         ctx.end_flow()
-    savings = _money(account.balance_minor, account.currency)
+    savings = as_money(account.balance_minor, account.currency)
     if not entries:
         ctx.reply("No entries yet. Your savings: {balance}.", balance=savings)
         return
@@ -302,11 +297,11 @@ def loan(ctx: Ctx) -> None:
         "Loan {id} asked: {amount} for {count} months at {rate}% a month ({method}), about {due} a month. "
         "You will be told the decision.",
         id=request.id,
-        amount=_money(amount, ctx.currency),
+        amount=as_money(amount, ctx.currency),
         count=request.term_months,
         rate=ctx.number(request.interest_bp / 100),
         method=ctx.t(METHOD_LABELS[request.method]),
-        due=_money(sum(first), ctx.currency),
+        due=as_money(sum(first), ctx.currency),
     )
     deciders, k, by_committee = store.deciders(ctx.session, ctx.cluster)
     for decider in deciders:
@@ -320,7 +315,7 @@ def loan(ctx: Ctx) -> None:
                 id=request.id,
                 number=ctx.member.number,
                 name=ctx.member.name[:30],
-                amount=_money(amount, ctx.currency),
+                amount=as_money(amount, ctx.currency),
                 count=request.term_months,
             )
 
@@ -345,7 +340,7 @@ def _vote(ctx: Ctx, approve: bool) -> None:
         _refused(ctx, exc)
         return
     borrower = ctx.session.get(Member, loan.member_id)
-    amount = _money(loan.principal_minor, loan.currency)
+    amount = as_money(loan.principal_minor, loan.currency)
     if loan.status == "requested":
         _members, k, _by_committee = store.deciders(ctx.session, ctx.cluster)
         ctx.reply(
@@ -424,8 +419,8 @@ def payout(ctx: Ctx) -> None:
         "Loan {id} paid out to {number}: {amount}. Owed with interest: {owed}.",
         id=loan.id,
         number=borrower.number,
-        amount=_money(loan.principal_minor, loan.currency),
-        owed=_money(loan.outstanding_minor, loan.currency),
+        amount=as_money(loan.principal_minor, loan.currency),
+        owed=as_money(loan.outstanding_minor, loan.currency),
     )
     outbox.notify(
         ctx.session,
@@ -434,10 +429,10 @@ def payout(ctx: Ctx) -> None:
         "Send REPAY and the amount when you pay.",
         in_cluster=ctx.cluster,
         id=loan.id,
-        amount=_money(loan.principal_minor, loan.currency),
-        owed=_money(pos.outstanding, loan.currency),
-        due=_money(pos.next_amount, loan.currency),
-        date=_day(pos.next_due, borrower.language, ctx.cluster),
+        amount=as_money(loan.principal_minor, loan.currency),
+        owed=as_money(pos.outstanding, loan.currency),
+        due=as_money(pos.next_amount, loan.currency),
+        date=day_text(pos.next_due, borrower.language, ctx.cluster),
     )
 
 
@@ -455,10 +450,10 @@ def confirm(ctx: Ctx) -> None:
         _refused(ctx, exc)
         return
     owner = ctx.session.get(Member, request.member_id)
-    amount = _money(request.amount_minor, request.currency)
+    amount = as_money(request.amount_minor, request.currency)
     if request.kind == "deposit":
         account = ctx.session.get(store.Account, request.account_id)
-        new_balance = _money(account.balance_minor, account.currency)
+        new_balance = as_money(account.balance_minor, account.currency)
         ctx.reply(
             "Request {id} confirmed: {amount} saved by {number}. Their savings: {balance}.",
             id=request.id,
@@ -476,7 +471,7 @@ def confirm(ctx: Ctx) -> None:
         )
         return
     loan = ctx.session.get(Loan, request.loan_id)
-    owed = _money(loan.outstanding_minor, loan.currency)
+    owed = as_money(loan.outstanding_minor, loan.currency)
     ctx.reply(
         "Request {id} confirmed: {amount} repaid by {number}. Loan still owed: {owed}.",
         id=request.id,
@@ -521,8 +516,8 @@ def decline(ctx: Ctx) -> None:
     kwargs = dict(
         in_cluster=ctx.cluster,
         id=request.id,
-        amount=_money(request.amount_minor, request.currency),
-        balance=_money(account.balance_minor, account.currency),
+        amount=as_money(request.amount_minor, request.currency),
+        balance=as_money(account.balance_minor, account.currency),
     )
     if reason:
         outbox.notify(
@@ -588,7 +583,7 @@ def withdraw(ctx: Ctx) -> None:
             ctx.reply(
                 "{number} has only {balance} in savings; nothing withdrawn.",
                 number=member.number,
-                balance=_money(exc.detail["balance"], ctx.currency),
+                balance=as_money(exc.detail["balance"], ctx.currency),
             )
         else:
             _refused(ctx, exc)
@@ -601,10 +596,10 @@ def withdraw(ctx: Ctx) -> None:
 def _recorded(ctx: Ctx, member: Member, entry: Entry, amount: int, reply: str, notice: str) -> None:
     """Tell the treasurer and the member what was posted and the member's new savings balance."""
     account = ctx.session.get(store.Account, entry.account_id)
-    new_balance = _money(account.balance_minor, account.currency)
-    ctx.reply(reply, id=entry.id, amount=_money(amount, ctx.currency), number=member.number,
+    new_balance = as_money(account.balance_minor, account.currency)
+    ctx.reply(reply, id=entry.id, amount=as_money(amount, ctx.currency), number=member.number,
               balance=new_balance)
-    outbox.notify(ctx.session, member, notice, in_cluster=ctx.cluster, amount=_money(amount, ctx.currency),
+    outbox.notify(ctx.session, member, notice, in_cluster=ctx.cluster, amount=as_money(amount, ctx.currency),
                   balance=new_balance)
 
 
@@ -625,7 +620,7 @@ def reverse(ctx: Ctx) -> None:
     original = ctx.session.get(Entry, entry_id)
     account = ctx.session.get(store.Account, reversal.account_id)
     owner = ctx.session.get(Member, account.member_id)
-    amount = _money(abs(original.amount_minor), original.currency)
+    amount = as_money(abs(original.amount_minor), original.currency)
     ctx.reply(
         "Entry {id} reversed by entry {entry} for {number}.",
         id=entry_id,
@@ -639,7 +634,7 @@ def reverse(ctx: Ctx) -> None:
             "Your fine of {amount} was waived. Your savings: {balance}.",
             in_cluster=ctx.cluster,
             amount=amount,
-            balance=_money(account.balance_minor, account.currency),
+            balance=as_money(account.balance_minor, account.currency),
         )
     elif original.loan_id:
         loan = ctx.session.get(Loan, original.loan_id)
@@ -650,7 +645,7 @@ def reverse(ctx: Ctx) -> None:
             in_cluster=ctx.cluster,
             id=entry_id,
             amount=amount,
-            owed=_money(loan.outstanding_minor, loan.currency),
+            owed=as_money(loan.outstanding_minor, loan.currency),
         )
     else:
         outbox.notify(
@@ -660,7 +655,7 @@ def reverse(ctx: Ctx) -> None:
             in_cluster=ctx.cluster,
             id=entry_id,
             amount=amount,
-            balance=_money(account.balance_minor, account.currency),
+            balance=as_money(account.balance_minor, account.currency),
         )
 
 
@@ -669,11 +664,11 @@ def saccos_report(ctx: Ctx) -> None:
     ctx.reply(
         "SACCOS savings: {balance}, accounts: {accounts}. Loans out: {loans}, owed {owed}, overdue "
         "{overdue} on {count}. Requests waiting: {pending}.",
-        balance=_money(totals.savings, ctx.currency),
+        balance=as_money(totals.savings, ctx.currency),
         accounts=totals.accounts,
         loans=totals.loans,
-        owed=_money(totals.outstanding, ctx.currency),
-        overdue=_money(totals.overdue, ctx.currency),
+        owed=as_money(totals.outstanding, ctx.currency),
+        overdue=as_money(totals.overdue, ctx.currency),
         count=totals.overdue_loans,
         pending=totals.pending,
     )
@@ -690,7 +685,7 @@ def _refused(ctx: Ctx, exc: SavingsError) -> None:
     if code == "reference_used":
         ctx.reply("The reference {ref} was already used. Check it and send again.", ref=d["reference"][:24])
     elif code == "too_large":
-        ctx.reply(TOO_LARGE, limit=_money(d["limit"], cur))
+        ctx.reply(TOO_LARGE, limit=as_money(d["limit"], cur))
     elif code == "own":
         ctx.reply("You cannot confirm, record or decide your own money. Another officer must do it.")
     elif code == "not_treasurer":
@@ -708,7 +703,7 @@ def _refused(ctx: Ctx, exc: SavingsError) -> None:
     elif code == "too_much":
         ctx.reply(
             "That is more than the {owed} owed on the loan. Send that amount or less.",
-            owed=_money(d["owed"], cur),
+            owed=as_money(d["owed"], cur),
         )
     elif code == "term":
         ctx.reply("Loans here are for 1 to {count} months.", count=d.get("limit", 1))
@@ -721,9 +716,9 @@ def _refused(ctx: Ctx, exc: SavingsError) -> None:
     elif code == "over_limit":
         ctx.reply(
             "The most you can borrow is {limit}: {count} times your savings of {balance}.",
-            limit=_money(d["limit"], cur),
+            limit=as_money(d["limit"], cur),
             count=d["multiple"],
-            balance=_money(d["savings"], cur),
+            balance=as_money(d["savings"], cur),
         )
     else:
         _refused_more(ctx, code, d)
@@ -759,290 +754,6 @@ def _refused_more(ctx: Ctx, code: str, d: dict) -> None:
         ctx.reply("The amount must be more than zero.")
 
 
-# ---------------------------------------------------------------- contributions (scheduler)
-
-
-def contributions_job(session: Session, settings: Settings, now: datetime) -> int:
-    """Remind before the due day; after it, tell who missed it (and fine them), and give the treasurer
-    the list. Each (cluster, due day) is claimed once, with the messages, so a rerun sends nothing."""
-    sent = 0
-    for cluster in all_clusters(session):
-        rules = store.rules_for(session, cluster)
-        if rules.contribution_minor <= 0:
-            continue
-        today = store.local_date(now, cluster)
-        this_due = store.due_day(rules, today.year, today.month)
-        if this_due - timedelta(days=rules.remind_days) <= today < this_due:
-            sent += _remind(session, cluster, rules, this_due)
-        for due in (store.add_months(this_due, -1), this_due):
-            if due < today <= due + timedelta(days=10):
-                sent += _missed(session, cluster, rules, due, now)
-    return sent
-
-
-def _remind(session: Session, cluster: Cluster, rules, due: date) -> int:
-    if not claim(session, "savings.remind", f"{cluster.id}:{due.isoformat()}"):
-        return 0
-    sent = 0
-    for member in store.behind(session, cluster, rules, due):
-        sent += (
-            outbox.notify(
-                session,
-                member,
-                "Reminder: the {amount} savings contribution is due {date}. "
-                "When you pay, send SAVE, the amount and the reference.",
-                kind="reminder",
-                batch=f"savings-remind-{due}",
-                in_cluster=cluster,
-                amount=_money(rules.contribution_minor, cluster.currency),
-                date=_day(due, member.language, cluster),
-            )
-            is not None
-        )
-    return sent
-
-
-def _missed(session: Session, cluster: Cluster, rules, due: date, now: datetime) -> int:
-    if not claim(session, "savings.missed", f"{cluster.id}:{due.isoformat()}"):
-        return 0
-    late = store.behind(session, cluster, rules, due)
-    sent = 0
-    for member in late:
-        kwargs = dict(
-            kind="reminder",
-            batch=f"savings-missed-{due}",
-            in_cluster=cluster,
-            amount=_money(rules.contribution_minor, cluster.currency),
-            date=_day(due, member.language, cluster),
-        )
-        if rules.fine_minor > 0:
-            account = store.account_for(session, cluster, member)
-            fee = store.charge_fee(session, account, rules.fine_minor, now, f"missed contribution {due}")
-            message = outbox.notify(
-                session,
-                member,
-                "You missed the {amount} contribution due {date}. A fine of "
-                "{due} was taken from your savings (entry {entry}).",
-                due=_money(rules.fine_minor, cluster.currency),
-                entry=fee.id,
-                **kwargs,
-            )
-        else:
-            message = outbox.notify(
-                session,
-                member,
-                "You missed the {amount} contribution due {date}. Please pay "
-                "soon and send SAVE with the amount.",
-                **kwargs,
-            )
-        sent += message is not None
-    return sent + _tell_treasurer_missed(session, cluster, due, late)
-
-
-def _tell_treasurer_missed(session: Session, cluster: Cluster, due: date, late: list[Member]) -> int:
-    sent = 0
-    for treasurer in admins(session, cluster.id, ("treasurer",)):
-        day = _day(due, treasurer.language, cluster)
-        if not late:
-            sent += (
-                outbox.notify(
-                    session,
-                    treasurer,
-                    "Everyone paid the contribution due {date}.",
-                    in_cluster=cluster,
-                    date=day,
-                )
-                is not None
-            )
-        for chunk in _chunks([m.number for m in late]):
-            sent += (
-                outbox.notify(
-                    session,
-                    treasurer,
-                    "{count} missed the contribution due {date}: {numbers}",
-                    in_cluster=cluster,
-                    count=len(late),
-                    date=day,
-                    numbers=chunk,
-                )
-                is not None
-            )
-    return sent
-
-
-def _chunks(numbers: list[str]) -> list[str]:
-    chunks, current = [], ""
-    for number in numbers:
-        candidate = f"{current}, {number}" if current else number
-        if len(candidate) > LIST_LIMIT and current:
-            chunks.append(current)
-            candidate = number
-        current = candidate
-    return [*chunks, current] if current else chunks
-
-
-# ---------------------------------------------------------------- year end and reconciliation (CLI)
-
-
-def register_cli(subparsers) -> None:
-    sav = subparsers.add_parser("savings", help="SACCOS: check the ledger, dividends, rules, committee")
-    actions = sav.add_subparsers(dest="action", required=True)
-    p = actions.add_parser("check", help="verify every ledger invariant; exit 1 on any mismatch")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cli_check)
-    p = actions.add_parser("dividend", help="preview (or --post) the year's dividend on savings")
-    p.add_argument("--rate", required=True, help="percent a year, e.g. 5 or 7.5")
-    p.add_argument("--year", type=int, required=True)
-    p.add_argument("--post", action="store_true", help="post the entries and tell the members")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cli_dividend)
-    p = actions.add_parser("rules", help="show the cluster's rules, or change them")
-    p.add_argument("--cluster")
-    p.add_argument("--multiple", type=int, help="a loan may be this many times the savings (default 3)")
-    p.add_argument("--rate", help="loan interest, percent a month, e.g. 1.5")
-    p.add_argument("--method", choices=store.METHODS)
-    p.add_argument("--max-term", type=int, help="longest loan, months")
-    p.add_argument("--ceiling", help="largest amount one message may carry; 0 for none")
-    p.add_argument("--contribution", help="regular contribution amount; 0 for none")
-    p.add_argument("--day", type=int, help="day of the month the contribution is due (1-28)")
-    p.add_argument("--remind-days", type=int, help="days before the due day to remind")
-    p.add_argument("--fine", help="fine for a missed contribution; 0 for none")
-    p.add_argument("--committee-k", type=int, help="approvals a loan needs from the committee; 0: treasurer")
-    p.set_defaults(func=cli_rules)
-    p = actions.add_parser("committee", help="loan committee members")
-    p.add_argument("op", choices=["add", "remove", "list"])
-    p.add_argument("member", nargs="?", help="member number or phone")
-    p.add_argument("--cluster")
-    p.set_defaults(func=cli_committee)
-
-
-def _percent_bp(text: str) -> int:
-    from decimal import InvalidOperation
-
-    from bot.cli import CliError
-
-    try:
-        bp = Decimal(text.strip().rstrip("%")) * 100
-    except InvalidOperation as exc:
-        raise CliError(f"{text} is not a percentage") from exc
-    if bp < 0 or bp != bp.to_integral_value():
-        raise CliError(f"{text}: a percentage with at most two decimals, not negative")
-    return int(bp)
-
-
-def cli_check(args, cli) -> None:
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        clusters = [cli.cluster(session, args.cluster)] if args.cluster else all_clusters(session)
-        problems = [f"{c.code}: {p}" for c in clusters for p in store.check(session, c)]
-    if problems:
-        print("\n".join(problems))
-        print(f"savings check FAILED: {len(problems)} problems")
-        raise SystemExit(1)
-    print(f"savings check passed for {len(clusters)} clusters")
-
-
-def cli_dividend(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import session_scope, utcnow
-
-    rate = _percent_bp(args.rate)
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        shares = store.dividends(session, cluster, args.year, rate)
-        for share in shares:
-            print(
-                f"{share.member.number}\t{share.member.name}\t"
-                f"average {share.average}\tdividend {share.amount}"
-            )
-        total = sum(s.amount for s in shares)
-        print(
-            f"total {total} {cluster.currency} (minor units) at {args.rate}% for {args.year}"
-            + ("" if args.post else "; preview only, add --post to post")
-        )
-        if not args.post:
-            return
-        try:
-            posted = store.post_dividends(session, cluster, args.year, rate, utcnow())
-        except SavingsError as exc:
-            raise CliError(f"dividends for {args.year} were already posted") from exc
-        for share, _entry in posted:
-            outbox.notify(
-                session,
-                share.member,
-                "Dividend for {year}: {amount} added to your savings. Your savings: {balance}.",
-                in_cluster=cluster,
-                year=args.year,
-                amount=_money(share.amount, cluster.currency),
-                balance=_money(session.get(store.Account, share.account.id).balance_minor, cluster.currency),
-            )
-        print(f"posted {len(posted)} dividend entries")
-
-
-def cli_rules(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        changes = _rule_changes(args, cluster.currency)
-        if changes:
-            try:
-                store.set_rules(session, cluster, **changes)
-            except SavingsError as exc:
-                raise CliError(f"bad value for {exc.detail.get('name')}: {exc.detail.get('value')}") from exc
-        rules = store.rules_for(session, cluster)
-        for name in store.RULE_LIMITS | {"interest_method": None}:
-            print(f"{name}\t{getattr(rules, name)}")
-
-
-def _rule_changes(args, currency: str) -> dict:
-    from bot.cli import CliError
-
-    def amount(text: str) -> int | None:
-        if text.strip() == "0":
-            return 0
-        try:
-            return parse_amount(text, currency)
-        except AmountError as exc:
-            raise CliError(f"{text} is not an amount ({exc.code})") from exc
-
-    changes = {
-        "loan_multiple": args.multiple,
-        "interest_method": args.method,
-        "max_term_months": args.max_term,
-        "contribution_day": args.day,
-        "remind_days": args.remind_days,
-        "committee_k": args.committee_k,
-        "interest_bp": _percent_bp(args.rate) if args.rate else None,
-        "contribution_minor": amount(args.contribution) if args.contribution else None,
-        "fine_minor": amount(args.fine) if args.fine else None,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if args.ceiling is not None:
-        changes["ceiling_minor"] = amount(args.ceiling) or None
-    return changes
-
-
-def cli_committee(args, cli) -> None:
-    from bot.cli import CliError
-    from storage.db import session_scope
-
-    with session_scope(cli.db) as session:
-        cluster = cli.cluster(session, args.cluster)
-        if args.op != "list":
-            member = find_member(session, cluster, args.member or "")
-            if member is None:
-                raise CliError(f"no member {args.member} in {cluster.code}")
-            store.set_committee(session, cluster, member, args.op == "add")
-        members = store.committee(session, cluster)
-        k = store.rules_for(session, cluster).committee_k
-        print(f"loan committee ({k} of {len(members)} must approve; 0: the treasurer decides):")
-        for m in members:
-            print(f"{m.number}\t{m.name}")
-
-
 COMMANDS = [
     Command("SAVE", save, access=ACTIVE),
     Command("BAL", balance, access=ACTIVE),
@@ -1060,5 +771,4 @@ COMMANDS = [
     Command("SACCOS", saccos_report, access=TREASURER),
 ]
 FLOWS = {STATEMENT_FLOW: Flow(statement_step)}
-MORE_SOURCES[STATEMENT_FLOW] = _more_statement
-JOBS = [Job("savings.contributions", contributions_job, every_seconds=3600)]
+MORE = {STATEMENT_FLOW: _more_statement}

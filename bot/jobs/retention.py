@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.scheduler import Job
+from bot.jobs.job import Job
 from storage.messages import blank_texts_before
 
 

@@ -1,4 +1,4 @@
-"""Facilitator tools by message: broadcasts to a segment, their delivery reports, visits and KPIs.
+"""Broadcasts by message: a facilitator sends to a segment and reads the delivery report.
 
 `BCAST sector:tailoring gender:F Workshop Friday 10am` sends at once when the text fits one SMS and the
 same text did not go to the same members within the hour; otherwise it asks first. `BCAST` alone is the
@@ -13,21 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_percent
 from sqlmodel import Session
 
-from bot import i18n, outbox, router, sms
-from bot.config import Settings
+from bot import outbox, router, sms
 from bot.context import FACILITATOR, Command, Ctx, Flow
 from bot.i18n import N_
-from bot.scheduler import Job
 from storage import broadcasts as store
-from storage import kpis as kpi_store
-from storage import visits
 from storage.broadcasts import Broadcast, BroadcastError
 from storage.clusters import Cluster
-from storage.members import Identity, Member, contact_identities, find_member
-from storage.schedule import claim
+from storage.members import Identity, Member, contact_identities
 from storage.segments import ALL_WORDS, Segment, SegmentError, describe, parse_segment, select_members
 
 SEGMENT_ERRORS = {
@@ -131,10 +125,6 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime | None:
     return None
 
 
-def _percent(ctx: Ctx, value: float | None) -> str:
-    if value is None:
-        return "-"
-    return format_percent(value, locale=i18n.babel_locale(ctx.lang, ctx.region))
 
 
 def _segment_error(ctx: Ctx, exc: SegmentError) -> None:
@@ -318,90 +308,17 @@ def _report(ctx: Ctx, broadcast_id: int) -> None:
 
 
 STATUS_LABELS = {"scheduled": N_("scheduled"), "cancelled": N_("cancelled")}
-CALL_WORDS = frozenset({"call", "appel", "simu", "piga"})
 
 
-def visit(ctx: Ctx) -> None:
-    ref, note = router.split_first(ctx.args)
-    if not ref:
-        ctx.reply("Send {keyword}, a member number or phone, and a note, for example: {keyword} {example} "
-                  "talked about loans", keyword=router.keyword("VISIT", ctx.lang), example=f"{ctx.cluster.code}-001")
-        return
-    member = find_member(ctx.session, ctx.cluster, ref)
-    if member is None:
-        ctx.reply("No member {ref} in your cluster.", ref=ref[:24])
-        return
-    if len(note) > visits.MAX_NOTE:
-        ctx.reply("Keep the note under {limit} characters. Nothing was saved.", limit=visits.MAX_NOTE)
-        return
-    kind = "call" if router.fold(router.split_first(ctx.text)[0]).lstrip("/") in CALL_WORDS else "visit"
-    try:
-        visits.log_visit(ctx.session, member, ctx.member, kind=kind, note=note, at=ctx.now)
-    except visits.VisitError:
-        ctx.reply("{number} is not an active member; nothing was saved.", number=member.number)
-        return
-    ctx.session.flush()
-    found = kpi_store.contact(ctx.session, ctx.cluster, kpi_store.participants(ctx.session, ctx.cluster), ctx.now)
-    ctx.reply("Contact with {number} {name} saved. In 12 months you reached {count} of {members} members "
-              "({percent}).", number=member.number, name=member.name, count=found.numerator,
-              members=found.denominator, percent=_percent(ctx, found.value))
 
 
-def kpi(ctx: Ctx) -> None:
-    found = kpi_store.by_key(kpi_store.compute(ctx.session, ctx.cluster, ctx.now))
-    targets = [found[k] for k in ("committed", "industry", "contact", "joint")]
-    ctx.reply("Committed {committed} (80%), firms {firms} (70%), academia {academia}, contact {contact} (40%), "
-              "joint {joint} (30%): {count} of 4 met.", committed=_percent(ctx, found["committed"].value),
-              firms=_percent(ctx, found["industry"].value), academia=found["industry"].academia or 0,
-              contact=_percent(ctx, found["contact"].value), joint=_percent(ctx, found["joint"].value),
-              count=sum(bool(k.met) for k in targets))
-
-
-def run_scheduled(session: Session, settings: Settings, now: datetime) -> int:
-    """Send the scheduled broadcasts that are due; each exactly once, whoever runs the job."""
-    queued = 0
-    for broadcast in store.due(session, now):
-        if not claim(session, "broadcast.send", str(broadcast.id)):
-            continue
-        cluster = session.get(Cluster, broadcast.cluster_id)
-        try:
-            queued += send(session, cluster, broadcast, now)
-        except (SegmentError, ImportError):
-            store.record_sent(session, broadcast, 0, 0, 0, now)
-        author = session.get(Member, broadcast.author_member_id) if broadcast.author_member_id else None
-        if author is not None:
-            queued += bool(outbox.notify(session, author, "Broadcast {id} is going out now to {count} members. "
-                                         "Send REPORT {id} to see delivery.", in_cluster=cluster,
-                                         id=broadcast.id, count=broadcast.recipients))
-    return queued
-
-
-def run_finished(session: Session, settings: Settings, now: datetime) -> int:
-    """Tell the author once a broadcast has left the outbox, so nobody sends it again for want of news."""
-    told = 0
-    for broadcast in store.in_progress(session):
-        d = store.delivery(session, broadcast)
-        if d["queued"] or not claim(session, "broadcast.done", str(broadcast.id)):
-            continue
-        store.finish(session, broadcast, now)
-        author = session.get(Member, broadcast.author_member_id) if broadcast.author_member_id else None
-        if author is not None:
-            told += bool(outbox.notify(session, author, "Broadcast {id} has gone out: {sent} sent, {delivered} "
-                                       "delivered, {failed} failed.", id=broadcast.id,
-                                       sent=d["sent"] + d["delivered"], delivered=d["delivered"],
-                                       failed=d["failed"]))
-    return told
 
 
 COMMANDS = [
     Command("BCAST", bcast, access=FACILITATOR),
     Command("REPORT", report, access=FACILITATOR),
-    Command("VISIT", visit, access=FACILITATOR),
-    Command("KPI", kpi, access=FACILITATOR),
 ]
 FLOWS = {"bcast": Flow(bcast_step, free_text=frozenset({"segment", "text"}))}
-JOBS = [Job("broadcasts.scheduled", run_scheduled, 60), Job("broadcasts.finished", run_finished, 60)]
-SAMPLES = {"segment": "sector:tailoring location:Moshi gender:female",
-           "parts": "4", "cost": "123456", "messages": "12345", "members": "12345", "skipped": "120", "sent": "1200", "delivered": "1200", "failed": "1200",
-           "waiting": "1200", "committed": "100%", "firms": "100%", "academia": "12", "contact": "100%",
-           "joint": "100%", "percent": "100%"}
+SAMPLES = {"segment": "sector:tailoring location:Moshi gender:female", "parts": "4", "cost": "123456",
+           "messages": "12345", "members": "12345", "skipped": "120", "sent": "1200", "delivered": "1200",
+           "failed": "1200", "waiting": "1200"}

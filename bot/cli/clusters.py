@@ -1,0 +1,38 @@
+"""`clusterbot cluster create|list`."""
+
+from __future__ import annotations
+
+from bot.cli.common import Cli, CliError
+from storage.clusters import ClusterError, all_clusters, create_cluster
+from storage.db import session_scope
+
+
+def cmd_cluster_create(args, cli: Cli) -> None:
+    s = cli.settings
+    with session_scope(cli.db) as session:
+        try:
+            cluster = create_cluster(session, args.name, args.code, language=args.language or s.default_language,
+                                     currency=args.currency or s.default_currency,
+                                     timezone=args.timezone or s.timezone, region=args.region or s.default_region)
+        except ClusterError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"cluster {cluster.name} created; members join with: JOIN {cluster.code}")
+
+
+def cmd_cluster_list(args, cli: Cli) -> None:
+    with session_scope(cli.db) as session:
+        for c in all_clusters(session):
+            print(f"{c.code}\t{c.name}\t{c.language}\t{c.currency}\t{c.timezone}")
+
+
+def register_cli(sub) -> None:
+    cluster = sub.add_parser("cluster", help="clusters").add_subparsers(dest="action", required=True)
+    p = cluster.add_parser("create")
+    p.add_argument("name")
+    p.add_argument("--code", required=True)
+    p.add_argument("--language", choices=["en", "sw", "fr", "am"])
+    p.add_argument("--currency")
+    p.add_argument("--timezone")
+    p.add_argument("--region", help="country for phone numbers, e.g. TZ, KE, SN, ET")
+    p.set_defaults(func=cmd_cluster_create)
+    cluster.add_parser("list").set_defaults(func=cmd_cluster_list)

@@ -1,0 +1,40 @@
+"""What every terminal command receives: settings, the database (migrated on first use) and the cluster it names."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from storage.clusters import Cluster, all_clusters, find_by_code
+from storage.db import make_engine, migrate
+
+
+class CliError(Exception):
+    """Ends a command with a message on stderr and exit status 2."""
+
+
+class Cli:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Engine:
+        engine = make_engine(self.settings.database_url)
+        migrate(engine)
+        return engine
+
+    def cluster(self, session, code: str | None) -> Cluster:
+        """The cluster named by --cluster, or the only one when there is just one."""
+        if code:
+            cluster = find_by_code(session, code)
+            if cluster is None:
+                raise CliError(f"no cluster with code {code}")
+            return cluster
+        clusters = all_clusters(session)
+        if len(clusters) == 1:
+            return clusters[0]
+        if not clusters:
+            raise CliError("no cluster yet: create one with `clusterbot cluster create NAME --code CODE`")
+        raise CliError("several clusters exist: name one with --cluster CODE")

@@ -1,0 +1,94 @@
+"""`clusterbot facilitator add`, `import members` (CSV or XLSX) and one member's data: `member export|forget`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bot import tables
+from bot.cli.common import Cli, CliError
+from storage.db import session_scope
+from storage.members import MemberError, find_member, import_rows, normalise_phone, set_admin
+from storage.privacy import export_member, forget_member
+
+
+def cmd_facilitator_add(args, cli: Cli) -> None:
+    with session_scope(cli.db) as session:
+        cluster = cli.cluster(session, args.cluster)
+        phone = normalise_phone(args.phone, cluster.region)
+        if phone is None:
+            raise CliError(f"{args.phone} is not a valid phone number")
+        try:
+            member = set_admin(session, cluster, phone, args.role)
+        except MemberError as exc:
+            raise CliError(f"cannot make {phone} a {args.role}: {exc.code}") from exc
+        print(f"{phone} is now {args.role} of {cluster.name} (member {member.number})")
+
+
+def cmd_import_members(args, cli: Cli) -> None:
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"no file {path}")
+    try:
+        rows = tables.read_member_table(path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    with session_scope(cli.db) as session:
+        cluster = cli.cluster(session, args.cluster)
+        created, errors = import_rows(session, cluster, rows, actor=f"import {path.name}")
+    print(f"imported {len(created)} members into {cluster.name}; {len(errors)} rows rejected")
+    for row, reason in errors:
+        print(f"row {row}: {reason}")
+
+
+def _find_member(session, cli: Cli, args):
+    cluster = cli.cluster(session, args.cluster)
+    member = find_member(session, cluster, args.member)
+    if member is None:
+        raise CliError(f"no member {args.member} in {cluster.name}")
+    return member
+
+
+def cmd_member_export(args, cli: Cli) -> None:
+
+    with session_scope(cli.db) as session:
+        data = export_member(session, _find_member(session, cli, args))
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=1, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_member_forget(args, cli: Cli) -> None:
+    if not args.yes:
+        raise CliError("this erases the member's personal data for good: add --yes to confirm")
+    with session_scope(cli.db) as session:
+        member = _find_member(session, cli, args)
+        forget_member(session, member)
+        print(f"member {member.number} forgotten; amounts on record are kept under the anonymous number")
+
+
+def register_cli(sub) -> None:
+    fac = sub.add_parser("facilitator", help="facilitators and treasurers").add_subparsers(dest="action",
+                                                                                            required=True)
+    p = fac.add_parser("add")
+    p.add_argument("phone")
+    p.add_argument("--cluster")
+    p.add_argument("--role", choices=["facilitator", "treasurer"], default="facilitator")
+    p.set_defaults(func=cmd_facilitator_add)
+
+    imp = sub.add_parser("import", help="import records").add_subparsers(dest="kind", required=True)
+    p = imp.add_parser("members", help="CSV or XLSX member list with a header row")
+    p.add_argument("file")
+    p.add_argument("--cluster")
+    p.set_defaults(func=cmd_import_members)
+
+    member = sub.add_parser("member", help="one member's data").add_subparsers(dest="action", required=True)
+    p = member.add_parser("export", help="everything held about one member, as JSON")
+    p.add_argument("member", help="phone or member number")
+    p.add_argument("--cluster")
+    p.set_defaults(func=cmd_member_export)
+    p = member.add_parser("forget", help="erase a member's personal data, keeping amounts anonymously")
+    p.add_argument("member", help="phone or member number")
+    p.add_argument("--cluster")
+    p.add_argument("--yes", action="store_true")
+    p.set_defaults(func=cmd_member_forget)

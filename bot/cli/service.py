@@ -1,0 +1,135 @@
+"""Running the bot: serve, web, worker, migrate, chat in the terminal, SQLite backups, the Telegram webhook."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import Engine
+from sqlmodel import func, select
+
+from bot.app import create_app
+from bot.channels.simulator import provider_id
+from bot.channels.telegram import set_webhook
+from bot.cli.common import Cli, CliError
+from bot.engine import Inbound, receive
+from bot.runtime import start_workers
+from storage.db import session_scope
+from storage.members import normalise_phone
+from storage.messages import OutboundMessage
+
+
+def cmd_serve(args, cli: Cli) -> None:
+
+    def workers(app):
+        dispatcher, stop = start_workers(cli.db, cli.settings)
+        app.state.dispatcher = dispatcher
+        return stop
+
+    app = create_app(cli.settings, cli.db, workers=workers)
+    print(f"clusterbot on http://{args.host}:{args.port}"
+          + (" (simulator on)" if cli.settings.simulator else ""), file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+
+
+def cmd_web(args, cli: Cli) -> None:
+
+    uvicorn.run(create_app(cli.settings, cli.db), host=args.host, port=args.port, access_log=False)
+
+
+def cmd_worker(args, cli: Cli) -> None:
+
+    _dispatcher, stop = start_workers(cli.db, cli.settings)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a PaaS or systemd asks politely first
+    print("clusterbot worker running: dispatcher and scheduler", file=sys.stderr)
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    stop()
+
+
+def cmd_migrate(args, cli: Cli) -> None:
+    _ = cli.db
+    print("database is up to date", file=sys.stderr)
+
+
+def cmd_chat(args, cli: Cli) -> None:
+
+    phone = normalise_phone(args.sender, cli.settings.default_region)
+    if phone is None:
+        raise CliError(f"{args.sender} is not a valid phone number (region {cli.settings.default_region})")
+    print(f"Chatting as {phone}. Type a message, or an empty line / Ctrl-D to leave.", file=sys.stderr)
+    last_seen = _last_outbound_id(cli.db)
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        if not line.strip():
+            break
+        outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent")
+        for reply in outcome.replies:
+            print(f"< {reply.text}")
+        with session_scope(cli.db) as session:
+            for msg in session.exec(select(OutboundMessage).where(
+                    OutboundMessage.address == phone, OutboundMessage.inbound_id == None,  # noqa: E711
+                    OutboundMessage.id > last_seen).order_by(OutboundMessage.id)):
+                print(f"< {msg.text}")
+        last_seen = _last_outbound_id(cli.db)
+        sys.stdout.flush()
+
+
+def _last_outbound_id(db: Engine) -> int:
+
+    with session_scope(db) as session:
+        return session.exec(select(func.coalesce(func.max(OutboundMessage.id), 0))).one()
+
+
+def cmd_backup(args, cli: Cli) -> None:
+    if cli.db.dialect.name != "sqlite":
+        raise CliError("backup copies the embedded SQLite database; for PostgreSQL use pg_dump (see README)")
+    target = Path(args.path)
+    if target.exists():
+        raise CliError(f"{target} exists: choose a new file")
+    source = sqlite3.connect(cli.db.url.database)
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+    print(f"backup written to {target}")
+
+
+def cmd_telegram_set_webhook(args, cli: Cli) -> None:
+    try:
+        print(set_webhook(cli.settings, args.url))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def register_cli(sub) -> None:
+    for name, command, helptext in (("serve", cmd_serve, "web, scheduler and dispatcher in one process"),
+                                    ("web", cmd_web, "the web process only (Procfile web)")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.set_defaults(func=command)
+    sub.add_parser("worker", help="scheduler and outbox dispatcher (Procfile worker)").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("chat", help="talk to the bot in the terminal as a phone")
+    p.add_argument("--from", dest="sender", required=True)
+    p.set_defaults(func=cmd_chat)
+
+    tg = sub.add_parser("telegram", help="Telegram setup").add_subparsers(dest="action", required=True)
+    p = tg.add_parser("set-webhook", help="point Telegram at PUBLIC_BASE_URL/webhooks/telegram")
+    p.add_argument("--url", help="another public HTTPS URL")
+    p.set_defaults(func=cmd_telegram_set_webhook)
+
+    p = sub.add_parser("backup", help="copy the SQLite database safely while it runs")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_backup)

@@ -1,0 +1,119 @@
+"""Polls: rounds sent over their window, reminders to those who have not answered, rounds closed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot import i18n, outbox
+from bot.config import Settings
+from bot.context import CONVERSATION_TTL
+from bot.handlers.polls import FLOW, SEND_LIMIT, question_message
+from bot.jobs.job import Job
+from storage import polls as store
+from storage.clusters import Cluster
+from storage.members import Member, admins, contact_identity
+from storage.messages import Conversation
+from storage.polls import Poll, PollRound
+from storage.schedule import claim
+
+
+def run_rounds(session: Session, settings: Settings, now: datetime) -> int:
+    """Open due rounds, send each recipient's first question in their slot, remind, close. Idempotent:
+    every send claims (poll round, member) first, in the same transaction as the message."""
+    for _ in range(100):
+        due = store.rounds_to_open(session, now)
+        opened = [store.open_round(session, p, c, n, when, now) for p, c, n, when in due
+                  if claim(session, "polls.open", f"{p.id}:{n}")]
+        if not any(opened):
+            break
+    sent = sum(_close(session, rnd, now) for rnd in store.rounds_to_close(session, now))
+    for recipient, rnd in store.sends_due(session, now, SEND_LIMIT):
+        if claim(session, "polls.send", f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
+            sent += _send_first(session, recipient, rnd, now)
+    for recipient, rnd in store.reminders_due(session, now, SEND_LIMIT):
+        if claim(session, "polls.remind", f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
+            sent += _remind(session, recipient, rnd, now)
+    return sent
+
+
+def _deliver(session: Session, member: Member, cluster: Cluster, rnd: PollRound, text: str,
+             buttons: list[tuple[str, str]] | None = None) -> int:
+    identity = contact_identity(session, member)
+    if identity is None or member.opted_out:
+        return 0
+    outbox.queue(session, identity, text, kind="poll", buttons=buttons, member_id=member.id,
+                 cluster_id=cluster.id, batch=f"poll-{rnd.poll_id}-{rnd.number}")
+    return 1
+
+
+def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> int:
+    recipient.sent_at = now
+    session.add(recipient)
+    member = session.get(Member, recipient.member_id)
+    poll_row = session.get(Poll, rnd.poll_id)
+    cluster = session.get(Cluster, poll_row.cluster_id)
+    identity = contact_identity(session, member)
+    if identity is None or member.opted_out or member.status != "active":
+        return 0
+    items = store.questions(session, poll_row)
+    title = poll_row.title_in(member.language)
+    where = dict(region=cluster.region, tz=cluster.timezone)
+    if not _free_for_poll(session, identity.id, now):
+        return _deliver(session, member, cluster, rnd, i18n.translate(
+            member.language, "{cluster} asks you to answer a short poll: {title}. Reply POLL when you are ready.",
+            cluster=cluster.name, title=title, **where))
+    question = store.next_question(session, rnd, member) or items[0]
+    conv = session.exec(select(Conversation).where(Conversation.identity_id == identity.id)).first()
+    conv = conv or Conversation(identity_id=identity.id, flow=FLOW, step="answer")
+    conv.flow, conv.step, conv.updated_at = FLOW, "answer", now
+    conv.data = json.dumps({"round": rnd.id, "question": question.id})
+    session.add(conv)
+    intro = i18n.translate(member.language, "{cluster} asks you {count} short questions: {title}. Reply to each "
+                           "with its number or a few words.", cluster=cluster.name, count=len(items), title=title,
+                           **where)
+    body, buttons = question_message(question, member.language, len(items), identity.channel, cluster.region)
+    return _deliver(session, member, cluster, rnd, intro) + _deliver(session, member, cluster, rnd, body, buttons)
+
+
+def _free_for_poll(session: Session, identity_id: int, now: datetime) -> bool:
+    """No other conversation is open (an expired one does not count), so a question can be asked now."""
+    conv = session.exec(select(Conversation).where(Conversation.identity_id == identity_id)).first()
+    if conv is None or conv.updated_at < now - CONVERSATION_TTL:
+        return True
+    if conv.flow != FLOW:
+        return False
+    current = session.get(PollRound, json.loads(conv.data or "{}").get("round", 0))
+    return current is None or not current.is_open(now)
+
+
+def _remind(session: Session, recipient, rnd: PollRound, now: datetime) -> int:
+    store.mark_reminded(session, recipient, rnd, now)
+    member = session.get(Member, recipient.member_id)
+    poll_row = session.get(Poll, rnd.poll_id)
+    cluster = session.get(Cluster, poll_row.cluster_id)
+    text = i18n.translate(member.language, "Reminder: please answer the poll {title} before {when}. Reply POLL "
+                          "to start.", title=poll_row.title_in(member.language), when=rnd.closes_at,
+                          region=cluster.region, tz=cluster.timezone)
+    return _deliver(session, member, cluster, rnd, text)
+
+
+def _close(session: Session, rnd: PollRound, now: datetime) -> int:
+    if not claim(session, "polls.close", f"{rnd.poll_id}:{rnd.number}"):
+        return 0
+    store.close_round(session, rnd, now)
+    poll_row = session.get(Poll, rnd.poll_id)
+    cluster = session.get(Cluster, poll_row.cluster_id)
+    result = store.round_results(session, rnd)
+    count = 0
+    for admin in admins(session, cluster.id, ("facilitator",)):
+        count += outbox.notify(session, admin, "Poll {id}, round {round} closed: {count} of {total} members "
+                               "answered. Send RESULTS {id} for the figures.", in_cluster=cluster,
+                               id=poll_row.id, round=rnd.number, count=result.respondents,
+                               total=result.recipients) is not None
+    return count
+
+
+JOBS = [Job("polls.rounds", run_rounds, every_seconds=60)]
