@@ -25,12 +25,14 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import LANGUAGES, LOCALES_DIR
+from bot.handlers import COMMANDS
+from bot.i18n import LANGUAGES, LOCALES_DIR, Plural, complete
+from bot.router import keyword_table
 
 BOT_DIR = Path(__file__).parent
 PROJECT_DIR = BOT_DIR.parent
 TEMPLATES_DIR = LOCALES_DIR / "templates"
-KEYWORDS = {"reply": (1,), "t": (1,), "notify": (3,), "N_": (1,), "translate": (2,)}
+KEYWORDS = {"reply": (1,), "t": (1,), "notify": (3,), "N_": (1,), "translate": (2,), "NP_": (1, 2)}
 FOUNDATION = "messages"
 FOUNDATION_MODULES = frozenset({
     "__init__", "app", "catalog", "cli", "config", "context", "dispatch", "engine", "i18n", "logsafe", "money",
@@ -44,10 +46,16 @@ class Message:
     msgid: str
     domain: str
     locations: list[tuple[str, int]]
+    plural: str = ""  # the English plural of a counted message (NP_), else empty
 
     @property
     def placeholders(self) -> frozenset[str]:
-        return placeholders(self.msgid)
+        return placeholders(self.msgid) | placeholders(self.plural)
+
+    @property
+    def key(self) -> str | Plural:
+        """What the code passes to translate(): the msgid, or the Plural of a counted message."""
+        return Plural(self.msgid, self.plural) if self.plural else self.msgid
 
 
 def domain_of(path: Path, root: Path = BOT_DIR) -> str:
@@ -68,9 +76,12 @@ def extract(root: Path = BOT_DIR) -> dict[str, Message]:
     for path in source_files(root):
         where = path.relative_to(PROJECT_DIR).as_posix() if path.is_relative_to(PROJECT_DIR) else str(path)
         for lineno, msgid, _comments, _context in extract_from_file("python", path, keywords=KEYWORDS):
+            plural = ""
+            if isinstance(msgid, tuple) and len(msgid) == 2 and all(isinstance(m, str) for m in msgid):
+                msgid, plural = msgid
             if not isinstance(msgid, str) or not msgid:
                 continue
-            entry = found.setdefault(msgid, Message(msgid, domain_of(path, root), []))
+            entry = found.setdefault(msgid, Message(msgid, domain_of(path, root), [], plural))
             entry.locations.append((where, lineno))
     return found
 
@@ -88,15 +99,27 @@ def po_files(lang: str) -> list[Path]:
     return sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
 
 
-def translations(lang: str) -> dict[str, tuple[str, str]]:
-    """{msgid: (translation, domain file stem)} from every catalog of a language; fuzzy ones do not count."""
-    found: dict[str, tuple[str, str]] = {}
+def translations(lang: str) -> dict[str, tuple[str | tuple[str, ...], str]]:
+    """{msgid: (translation, domain file stem)} from every catalog of a language; fuzzy ones do not count.
+
+    A counted message is keyed by its singular and its translation is one string per plural form; it
+    counts only when every form the language needs is there.
+    """
+    found: dict[str, tuple[str | tuple[str, ...], str]] = {}
+    forms = Catalog(locale=lang).num_plurals
     for path in po_files(lang):
         with path.open("rb") as fh:
             for message in read_po(fh, locale=lang):
-                if isinstance(message.id, str) and message.id and message.string and not message.fuzzy:
-                    found.setdefault(message.id, (message.string, path.stem))
+                msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+                if isinstance(message.string, tuple) and len(message.string) != forms:
+                    continue
+                if msgid and complete(message.string) and not message.fuzzy:
+                    found.setdefault(msgid, (message.string, path.stem))
     return found
+
+
+def forms_of(translation: str | tuple[str, ...]) -> tuple[str, ...]:
+    return translation if isinstance(translation, tuple) else (translation,)
 
 
 def missing(messages: dict[str, Message], lang: str) -> dict[str, list[str]]:
@@ -112,10 +135,11 @@ def missing(messages: dict[str, Message], lang: str) -> dict[str, list[str]]:
 def mismatched(messages: dict[str, Message], lang: str) -> list[str]:
     """Lines naming each translation whose placeholders differ from its msgid's."""
     problems = []
-    for msgid, (text, stem) in translations(lang).items():
-        if msgid in messages and placeholders(text) != messages[msgid].placeholders:
-            problems.append(f"{lang}/{stem}.po: {msgid!r} has {sorted(placeholders(text))}, "
-                            f"expected {sorted(messages[msgid].placeholders)}")
+    for msgid, (translation, stem) in translations(lang).items():
+        for text in forms_of(translation):
+            if msgid in messages and placeholders(text) != messages[msgid].placeholders:
+                problems.append(f"{lang}/{stem}.po: {msgid!r} has {sorted(placeholders(text))}, "
+                                f"expected {sorted(messages[msgid].placeholders)}")
     return problems
 
 
@@ -149,7 +173,8 @@ def write_templates(messages: dict[str, Message], directory: Path = TEMPLATES_DI
         for message in messages.values():
             if message.domain == domain:
                 flags = ("python-brace-format",) if message.placeholders else ()
-                template.add(message.msgid, locations=message.locations, flags=flags)
+                msgid = (message.msgid, message.plural) if message.plural else message.msgid
+                template.add(msgid, locations=message.locations, flags=flags)
         path = directory / f"{domain}.pot"
         with path.open("wb") as fh:
             write_po(fh, template, width=110, omit_header=False, sort_output=False, include_lineno=True)
@@ -181,9 +206,6 @@ WHO = {"anyone": "anyone", "member": "members (pending too)", "active": "members
 
 def keyword_markdown() -> str:
     """One row per command: who may send it and its keywords in each language (first = shown in HELP)."""
-    from bot.handlers import COMMANDS
-    from bot.router import keyword_table
-
     table = keyword_table()
     lines = ["| command | who | " + " | ".join(LANGUAGES) + " |", "|---" * (len(LANGUAGES) + 2) + "|"]
     for name, command in COMMANDS.items():

@@ -36,6 +36,27 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+@dataclass(frozen=True)
+class Plural:
+    """A counted message: its English singular and plural; `{count}` is the number that picks the form.
+
+    Each language has as many forms as its plural rule needs (French three, Swahili and Amharic two, with
+    Amharic's singular covering 0 and 1), chosen by gettext's ngettext from the catalog's Plural-Forms.
+    A sentence that counts two things words each count as its own Plural and puts them in the sentence.
+    """
+
+    singular: str
+    plural: str
+
+    def english(self, count: int) -> str:
+        return self.singular if count == 1 else self.plural
+
+
+def NP_(singular: str, plural: str) -> Plural:
+    """Marks a counted message for extraction (both forms); pass it wherever a msgid goes, with count=."""
+    return Plural(singular, plural)
+
+
 def catalog_files(lang: str) -> list[Path]:
     return sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
 
@@ -47,9 +68,14 @@ def merged_catalog(lang: str) -> Catalog:
     for path in catalog_files(lang):
         with path.open("rb") as fh:
             for message in read_po(fh, locale=lang):
-                if message.id and message.string and not message.fuzzy and message.id not in merged:
+                if message.id and complete(message.string) and not message.fuzzy and message.id not in merged:
                     merged.add(message.id, message.string)
     return merged
+
+
+def complete(string: str | tuple[str, ...]) -> bool:
+    """A translation with text in every form (a plural entry has one string per form)."""
+    return all(string) if isinstance(string, tuple) else bool(string)
 
 
 @cache
@@ -74,13 +100,21 @@ class Money:
     currency: str
 
 
-def translate(lang: str, msgid: str, /, *, region: str = "", tz: str = "UTC", **kwargs) -> str:
+def ngettext_for(lang: str, msgid: Plural, count: int) -> str:
+    return translations(lang if lang in LANGUAGES else "en").ngettext(msgid.singular, msgid.plural, count)
+
+
+def translate(lang: str, msgid: str | Plural, /, *, region: str = "", tz: str = "UTC", **kwargs) -> str:
     """The message in `lang`, its `{placeholders}` filled in; Money and datetimes in the reader's locale.
 
     A translation whose placeholders do not match the msgid's (a catalog typo) falls back to the English
     text rather than failing the whole reply; the catalog test catches such typos before they ship.
     """
-    text = gettext_for(lang, msgid)
+    if isinstance(msgid, Plural):
+        count = int(kwargs["count"])
+        text, english = ngettext_for(lang, msgid, count), msgid.english(count)
+    else:
+        text, english = gettext_for(lang, msgid), msgid
     if not kwargs:
         return text
     values = {}
@@ -93,8 +127,8 @@ def translate(lang: str, msgid: str, /, *, region: str = "", tz: str = "UTC", **
     try:
         return text.format(**values)
     except (KeyError, IndexError, ValueError):
-        log.error("translation of %r in %s does not match its placeholders", msgid, lang)
-        return msgid.format(**values)
+        log.error("translation of %r in %s does not match its placeholders", english, lang)
+        return english.format(**values)
 
 
 @cache

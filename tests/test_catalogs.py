@@ -139,12 +139,14 @@ def test_translations_keep_the_placeholders(lang):
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_no_english_left(lang):
     left = []
-    for msgid, (text, stem) in catalog.translations(lang).items():
+    for msgid, (translation, stem) in catalog.translations(lang).items():
         words = PLACEHOLDER.sub("", msgid).split()
         if msgid not in MESSAGES or not any(w.isalpha() for w in words):
             continue
-        if lang == "am" and not ETHIOPIC.search(text) or lang != "am" and len(words) >= 3 and text == msgid:
-            left.append(f"{lang}/{stem}.po: {msgid!r} -> {text!r}")
+        english = {msgid, MESSAGES[msgid].plural}
+        for text in catalog.forms_of(translation):
+            if lang == "am" and not ETHIOPIC.search(text) or lang != "am" and len(words) >= 3 and text in english:
+                left.append(f"{lang}/{stem}.po: {msgid!r} -> {text!r}")
     assert not left, "translations still in English:\n" + "\n".join(left)
 
 
@@ -183,10 +185,10 @@ def _shows(text: str, words: set[str], lang: str) -> set[str]:
 def test_keywords_in_messages_are_the_languages_own(lang):
     """'Send JOIN' is 'Tuma JIUNGE' in Swahili: a member must be shown a word they can type back."""
     wrong = []
-    for msgid, (text, stem) in catalog.translations(lang).items():
+    for msgid, (translation, stem) in catalog.translations(lang).items():
         if msgid not in MESSAGES:
             continue
-        for command in _english_keywords(msgid):
+        for text, command in ((t, c) for t in catalog.forms_of(translation) for c in _english_keywords(msgid)):
             own = _own_words(command, lang)
             if not _shows(text, own, lang):
                 wrong.append(f"{lang}/{stem}.po: {msgid!r} should show {router.keyword(command, lang)} "
@@ -215,9 +217,12 @@ def test_every_placeholder_has_a_sample():
     assert not unknown, "placeholders without a sample value:\n" + "\n".join(unknown)
 
 
-def render(lang: str, msgid: str) -> str:
+def render(lang: str, msgid: str, count: int | None = None) -> str:
+    """The message with the longest sample values; a counted message with `count` for {count}."""
     values = samples_for(MESSAGES[msgid].domain, lang)
-    return i18n.translate(lang, msgid, region="TZ", tz="Africa/Dar_es_Salaam", **values)
+    if count is not None:
+        values = {**values, "count": count}
+    return i18n.translate(lang, MESSAGES[msgid].key, region="TZ", tz="Africa/Dar_es_Salaam", **values)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -226,10 +231,11 @@ def test_every_message_fits_one_sms(lang):
     for msgid, message in MESSAGES.items():
         if message.placeholders - samples_for(message.domain, lang).keys():
             continue  # reported by test_every_placeholder_has_a_sample
-        text = render(lang, msgid)
-        problem = over_budget(lang, text)
-        if problem:
-            too_long.append(f"{lang} ({message.domain}): {problem}: {msgid!r}\n    -> {sms.outgoing(text)!r}")
+        for count in (1, 2, 5, 12345) if message.plural else (None,):
+            text = render(lang, msgid, count)
+            problem = over_budget(lang, text)
+            if problem:
+                too_long.append(f"{lang} ({message.domain}): {problem}: {msgid!r}\n    -> {sms.outgoing(text)!r}")
     assert not too_long, f"{len(too_long)} messages over the SMS budget:\n" + "\n".join(too_long)
 
 
