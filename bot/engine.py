@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, func, select
 
-from bot import i18n, outbox, router
+from bot import flow, i18n, outbox, router
 from bot.config import Settings
 from bot.context import Ctx, refusal_for
 from bot.handlers import COMMANDS, FLOWS, PRIORITY
@@ -165,27 +165,35 @@ def _route(ctx: Ctx, inbound: Inbound) -> None:
         ctx.reply("Your message was empty. Send HELP to see what you can send.")
         return
     found = router.match(ctx.text)
+    if found is not None and found.command not in COMMANDS:
+        found = None  # a word only flows read (BACK): the open flow gets it, outside one it means nothing
     conv = ctx.conversation
     if conv is not None and conv.updated_at < ctx.now - CONVERSATION_TTL:
-        ctx.end_flow()
+        flow.leave(ctx, FLOWS.get(conv.flow))
         conv = None
         if found is None:
             ctx.command = "EXPIRED"
             ctx.reply("Your last conversation expired after 24 hours. Nothing was saved from it. "
                       "Send HELP to start again.")
             return
-    if found and (found.command in PRIORITY or conv is None or conv.step not in FLOWS[conv.flow].free_text):
+    if found and (found.command in PRIORITY or conv is None or _yields(ctx, FLOWS[conv.flow], found)):
         ctx.args = found.args
         return _run(ctx, found.command)
     if conv is not None:
         ctx.command = f"{conv.flow}.{conv.step}"[:40]
-        FLOWS[conv.flow].handler(ctx)
+        FLOWS[conv.flow].handle(ctx)
         return
     ctx.command = "UNKNOWN"
     if ctx.member is None:
         ctx.reply("Welcome! To register with your cluster send JOIN, or HELP for more.")
     else:
         ctx.reply("Sorry, I did not understand that. Send HELP to see what you can send.")
+
+
+def _yields(ctx: Ctx, open_flow, found: router.Match) -> bool:
+    """Whether a keyword sent during a flow runs its command (the flow waits) rather than answering."""
+    allowed = refusal_for(COMMANDS[found.command].access, ctx.member) is None
+    return open_flow.yields_to(ctx.conversation.step, found, allowed)
 
 
 def _run(ctx: Ctx, name: str) -> None:
