@@ -51,7 +51,7 @@ class Flow:
     handler: Callable[[Ctx], None]
     free_text: frozenset[str] = frozenset()
 
-    def yields_to(self, step: str, found, allowed: bool) -> bool:
+    def yields_to(self, step: str, text: str, found, allowed: bool) -> bool:
         return step not in self.free_text
 
     def handle(self, ctx: Ctx) -> None:

@@ -193,7 +193,7 @@ def _route(ctx: Ctx, inbound: Inbound) -> None:
 def _yields(ctx: Ctx, open_flow, found: router.Match) -> bool:
     """Whether a keyword sent during a flow runs its command (the flow waits) rather than answering."""
     allowed = refusal_for(COMMANDS[found.command].access, ctx.member) is None
-    return open_flow.yields_to(ctx.conversation.step, found, allowed)
+    return open_flow.yields_to(ctx.conversation.step, ctx.text, found, allowed)
 
 
 def _run(ctx: Ctx, name: str) -> None:

@@ -137,13 +137,16 @@ class Flow:
             key = self.following(self.by_key[key], values)
         return key
 
-    def yields_to(self, key: str, found: router.Match, allowed: bool) -> bool:
-        """Whether a command keyword sent at this step runs that command rather than answering it."""
+    def yields_to(self, key: str, text: str, found: router.Match, allowed: bool) -> bool:
+        """Whether a command keyword sent at this step runs that command rather than answering it: at a
+        step that is not free text it does, unless it names one of the step's choices ("Publish")."""
         if found.command in NAVIGATION:
             return False
         step = self.by_key.get(key)
-        if step is None or not step.free_text:
+        if step is None:
             return True
+        if not step.free_text:
+            return not (step.choices and pick(text, step) is not None)
         return self.busy is not None and not found.args and allowed
 
     def handle(self, ctx: Ctx) -> None:
