@@ -190,10 +190,10 @@ def _route(ctx: Ctx, inbound: Inbound) -> None:
         ctx.reply("Sorry, I did not understand that. Send HELP to see what you can send.")
 
 
-def _yields(ctx: Ctx, open_flow, found: router.Match) -> bool:
+def _yields(ctx: Ctx, current, found: router.Match) -> bool:
     """Whether a keyword sent during a flow runs its command (the flow waits) rather than answering."""
     allowed = refusal_for(COMMANDS[found.command].access, ctx.member) is None
-    return open_flow.yields_to(ctx.conversation.step, ctx.text, found, allowed)
+    return current.yields_to(ctx.conversation.step, ctx.text, found, allowed)
 
 
 def _run(ctx: Ctx, name: str) -> None:

@@ -70,7 +70,7 @@ class Step:
     max_length: int | None = None  # an answer must have 2 to max_length characters
     hint: str | None = None  # the refusal when the reader names none (default: by kind of step)
     preface: Callable[[Ctx, dict], None] | None = None  # replies before the question (a summary to confirm)
-    next: str | Callable[[dict], str] | None = None  # the next step's key, END, or a branch; None: the following
+    next: str | Callable[[dict], str] | None = None  # a step's key, END, or a branch; None: the following
     when: Callable[[dict], bool] | None = None  # asked only when this holds; otherwise passed over
 
     def default_hint(self) -> str:
@@ -208,7 +208,8 @@ def read(step: Step, ctx: Ctx, text: str, values: dict) -> Any:
     return text
 
 
-def advance(flow: Flow, state: State, text: str, ctx: Ctx, *, back: Sequence[str] = ()) -> tuple[State, StepError | None]:
+def advance(flow: Flow, state: State, text: str, ctx: Ctx, *,
+            back: Sequence[str] = ()) -> tuple[State, StepError | None]:
     """One answer applied to a state: the new state, or the same one and the refusal to word."""
     step = flow.step(state.step)
     word = BACK if text.strip() in back else navigation(text)

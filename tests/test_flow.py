@@ -64,7 +64,8 @@ ORDER = Flow(
         Step("who", "For whom?", choices=GENDERS),
         Step("colour", "Which colour?", reader=read_colour, when=lambda v: v["who"] == "female"),
         Step("note", "Any note?", free_text=True, optional=True, default=""),
-        Step("qty", "How many?", reader=read_quantity, next=lambda v: "reason" if v["qty"] > 5 else "confirm"),
+        Step("qty", "How many?", reader=read_quantity,
+             next=lambda v: "reason" if v["qty"] > 5 else "confirm"),  # a branch
         Step("reason", "Why so many?", free_text=True, max_length=40),
         Step("confirm", "Send it?", choices=[("publish", N_("Publish")), ("discard", N_("Discard"))],
              preface=summary),
@@ -88,7 +89,8 @@ def order(monkeypatch, cluster, add_member):
 
 def step_of(db, address: str = ME, channel: str = "sms") -> str | None:
     with session_scope(db) as s:
-        identity = s.exec(select(Identity).where(Identity.channel == channel, Identity.address == address)).one()
+        identity = s.exec(select(Identity).where(Identity.channel == channel,
+                                                 Identity.address == address)).one()
         conv = s.exec(select(Conversation).where(Conversation.identity_id == identity.id)).first()
         return conv.step if conv else None
 
@@ -230,7 +232,7 @@ def test_registration_by_sms_with_back_and_a_command_word_at_a_free_text_step(db
 def test_registration_on_telegram_offers_buttons_for_every_choice(db, settings, cluster):
     def send(text: str):
         outcome = receive(db, settings, Inbound("telegram", "777", text, next_sid("U")))
-        return [(r.text, [v for _label, v in json.loads(r.buttons)] if r.buttons else []) for r in outcome.replies]
+        return [(r.text, [value for _label, value in json.loads(r.buttons or "[]")]) for r in outcome.replies]
 
     [(welcome, contact)] = send("/join")
     assert "full name" in welcome and contact == ["__contact__"]
