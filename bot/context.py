@@ -42,14 +42,20 @@ class Command:
 
 @dataclass
 class Flow:
-    """A guided conversation: its step handler and the steps whose answer may be any text.
+    """A guided conversation written as one step handler, until it becomes data for bot/flow.py.
 
-    At other steps a command keyword runs the command and the flow waits; at free-text steps
+    At steps not in `free_text` a command keyword runs the command and the flow waits; at free-text steps
     (a name, a place) only STOP, START and HELP interrupt.
     """
 
     handler: Callable[[Ctx], None]
     free_text: frozenset[str] = frozenset()
+
+    def yields_to(self, step: str, text: str, found, allowed: bool) -> bool:
+        return step not in self.free_text
+
+    def handle(self, ctx: Ctx) -> None:
+        self.handler(ctx)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, func, select
 
-from bot import i18n, outbox, router
+from bot import flow, i18n, outbox, router
 from bot.config import Settings
-from bot.context import CONVERSATION_TTL, Ctx
+from bot.context import CONVERSATION_TTL, Ctx, refusal_for
 from bot.handlers import PRIORITY, TABLE
 from bot.logsafe import mask
 from storage.clusters import Cluster
@@ -163,23 +163,31 @@ def _route(ctx: Ctx, inbound: Inbound) -> None:
         ctx.reply("Your message was empty. Send HELP to see what you can send.")
         return
     found = router.match(ctx.text)
+    if found is not None and found.command not in TABLE.commands:
+        found = None  # a word only flows read (BACK): the open flow gets it, outside one it means nothing
     conv = ctx.conversation
     if conv is not None and conv.updated_at < ctx.now - CONVERSATION_TTL:
-        ctx.end_flow()
+        flow.leave(ctx, TABLE.flows.get(conv.flow))
         conv = None
         if found is None:
             ctx.command = "EXPIRED"
             ctx.reply("Your last conversation expired after 24 hours. Nothing was saved from it. "
                       "Send HELP to start again.")
             return
-    if found and (found.command in PRIORITY or conv is None or conv.step not in TABLE.flows[conv.flow].free_text):
+    if found and (found.command in PRIORITY or conv is None or _yields(ctx, TABLE.flows[conv.flow], found)):
         return ctx.run(found.command, found.args)
     if conv is not None:
         ctx.command = f"{conv.flow}.{conv.step}"[:40]
-        TABLE.flows[conv.flow].handler(ctx)
+        TABLE.flows[conv.flow].handle(ctx)
         return
     ctx.command = "UNKNOWN"
     if ctx.member is None:
         ctx.reply("Welcome! To register with your cluster send JOIN, or HELP for more.")
     else:
         ctx.reply("Sorry, I did not understand that. Send HELP to see what you can send.")
+
+
+def _yields(ctx: Ctx, current, found: router.Match) -> bool:
+    """Whether a keyword sent during a flow runs its command (the flow waits) rather than answering."""
+    allowed = refusal_for(TABLE.commands[found.command].access, ctx.member) is None
+    return current.yields_to(ctx.conversation.step, ctx.text, found, allowed)

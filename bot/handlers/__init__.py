@@ -1,7 +1,8 @@
 """The command table: every keyword a person can send, who may send it, and the guided flows.
 
-Each domain module lists its own COMMANDS and FLOWS; this file puts them in
-one visible table. The order of MODULES is the order HELP lists commands in.
+Each domain module lists its own COMMANDS and FLOWS; this file puts them in one visible table. The order
+of MODULES is the order HELP lists commands in. A flow written as data (bot/flow.py) is listed in FLOWS
+by its name and its starting keyword in COMMANDS as `flow.command()`.
 """
 
 from __future__ import annotations
@@ -42,3 +43,6 @@ def _table() -> CommandTable:
 TABLE = _table()
 COMMANDS = TABLE.commands
 FLOWS = TABLE.flows
+for _name, _flow in FLOWS.items():
+    assert getattr(_flow, "name", _name) == _name, f"flow {_name} listed under another name"
+    assert getattr(_flow, "keyword", "") in ("", *COMMANDS), f"flow {_name} starts with an unknown command"

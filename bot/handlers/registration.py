@@ -1,12 +1,12 @@
-"""Joining a cluster: one question per message, each answer checked, then a facilitator decides."""
+"""Joining a cluster: a guided flow of seven questions, each answer checked, then a facilitator decides."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 
 from bot import outbox, router
-from bot.context import ANYONE, FACILITATOR, Command, Ctx, Flow
-from bot.handlers.choices import buttons, pick
+from bot.context import ANYONE, FACILITATOR, Command, Ctx
+from bot.flow import Flow, Step, StepError
 from bot.i18n import N_
 from storage import members as store
 from storage.clusters import Cluster, find_by_code, only_cluster
@@ -28,86 +28,49 @@ QUESTIONS = {
     "role": N_("Which are you? 1 Firm or farm, 2 Government, 3 Academia, 4 Support organisation"),
     "language": N_("Which language? 1 English, 2 Kiswahili, 3 Français, 4 Amharic"),
 }
-CHOICES = {"gender": GENDERS, "role": ROLES, "language": LANGS}
-STEPS = list(QUESTIONS)
 CONTACT = "__contact__"  # Telegram's "share my phone number" button; a shared contact runs LINK
-TEXT_LIMITS = {"name": 60, "business": 80, "sector": 60, "location": 60}
+LETTERS = N_("Please answer in 2 to {limit} letters.")
 
 
-def join(ctx: Ctx) -> None:
+def _start(ctx: Ctx) -> dict | None:
+    """The cluster to join (by its code when there are several), or None after saying why not."""
     if ctx.member is not None and ctx.member.status in ("pending", "active"):
         ctx.reply("You are already registered with {cluster} as {number}. Send PROFILE to see your details.",
                   cluster=ctx.cluster.name, number=ctx.member.number)
-        return
-    conv = ctx.conversation
-    if conv is not None and conv.flow == "join" and not ctx.args:
-        _ask(ctx, conv.step)  # JOIN again mid-registration resumes it rather than starting over
-        return
+        return None
     if ctx.args:
         cluster = find_by_code(ctx.session, router.split_first(ctx.args)[0])
         if cluster is None:
             ctx.reply("There is no cluster with the code {code}. Ask your facilitator for the join code.",
                       code=router.split_first(ctx.args)[0][:20].upper())
-            return
+            return None
     else:
         cluster = only_cluster(ctx.session)
         if cluster is None:
             ctx.reply("Send JOIN and your cluster's join code, for example: JOIN MOSHI")
-            return
+            return None
     if not ctx.identity.language:
         ctx.identity.language = ctx.lang
         ctx.session.add(ctx.identity)
-    ctx.start_flow("join", "name", {"cluster_id": cluster.id})
+    return {"cluster_id": cluster.id}
+
+
+def _welcome(ctx: Ctx, values: dict) -> None:
     # On Telegram a member who registered by SMS taps the contact button instead of answering.
     ctx.reply("Welcome to {cluster}! We will ask 7 short questions. What is your full name?",
-              cluster=cluster.name, buttons=[(N_("Share my phone number"), CONTACT)] if ctx.has_buttons else None)
+              cluster=ctx.session.get(Cluster, values["cluster_id"]).name,
+              buttons=[(N_("Share my phone number"), CONTACT)] if ctx.has_buttons else None)
 
 
-def join_step(ctx: Ctx) -> None:
-    step = ctx.conversation.step
-    data = ctx.data
-    if step not in CHOICES and _command_word(ctx):
-        return
-    if step in CHOICES:
-        value = pick(ctx.text, CHOICES[step], LANG_ALIASES if step == "language" else None)
-        if value is None:
-            ctx.reply("Please answer with a number from 1 to {count}. {question}", count=len(CHOICES[step]),
-                      question=ctx.t(QUESTIONS[step]), buttons=buttons(CHOICES[step]))
-            return
-    else:
-        value = ctx.text.strip()
-        if not 2 <= len(value) <= TEXT_LIMITS[step] or not any(ch.isalpha() for ch in value):
-            ctx.reply("Please answer in 2 to {limit} letters.", limit=TEXT_LIMITS[step])
-            return
-    data[step] = value
-    if step == "language":
-        ctx.lang = value
-    following = STEPS[STEPS.index(step) + 1] if step != STEPS[-1] else None
-    if following is None:
-        _finish(ctx, data)
-        return
-    ctx.set_step(following, data)
-    _ask(ctx, following)
+def _letters(ctx: Ctx, text: str, values: dict) -> str:
+    if not any(ch.isalpha() for ch in text):
+        raise StepError()
+    return text
 
 
-def _command_word(ctx: Ctx) -> bool:
-    """A bare command keyword (BAL, JOIN) at a question that takes any text is not a name or a place: JOIN
-    asks the question again, a command a stranger may use runs, any other says registration comes first."""
-    found = router.match(ctx.text)
-    if found is None or found.args:
-        return False
-    if found.command == "JOIN":
-        _ask(ctx, ctx.conversation.step)
-    elif ctx.table.commands[found.command].access == ANYONE:
-        ctx.command = found.command
-        ctx.table.commands[found.command].handler(ctx)
-    else:
-        ctx.reply("Please finish registering first. {question}", question=ctx.t(QUESTIONS[ctx.conversation.step]))
-    return True
-
-
-def _ask(ctx: Ctx, step: str) -> None:
-    ctx.reply(QUESTIONS[step], buttons=buttons(CHOICES[step]) if step in CHOICES else None)
+def _said(key: str, limit: int) -> Step:
+    """A question answered in words: a name or a place."""
+    return Step(key, QUESTIONS[key], reader=_letters, free_text=True, max_length=limit, hint=LETTERS)
 
 
 def _finish(ctx: Ctx, data: dict) -> None:
@@ -118,8 +81,7 @@ def _finish(ctx: Ctx, data: dict) -> None:
     ctx.identity.member_id = member.id
     ctx.identity.language = data["language"]
     ctx.session.add(ctx.identity)
-    ctx.end_flow()
-    ctx.member, ctx.cluster = member, cluster
+    ctx.member, ctx.cluster, ctx.lang = member, cluster, data["language"]
     ctx.reply("Thank you, {name}! Your number is {number}. A facilitator will approve you soon.",
               name=member.name, number=member.number)
     for admin in store.admins(ctx.session, cluster.id, ("facilitator",)):
@@ -127,6 +89,26 @@ def _finish(ctx: Ctx, data: dict) -> None:
                       "Send APPROVE {number} or REJECT {number}.", in_cluster=cluster,
                       number=member.number, name=member.name, business=member.business,
                       location=member.location)
+
+
+JOIN = Flow(
+    "join",
+    steps=[
+        _said("name", 60),
+        _said("business", 80),
+        _said("sector", 60),
+        _said("location", 60),
+        Step("gender", QUESTIONS["gender"], choices=GENDERS, listed=True),
+        Step("role", QUESTIONS["role"], choices=ROLES, listed=True),
+        Step("language", QUESTIONS["language"], choices=LANGS, aliases=LANG_ALIASES, listed=True),
+    ],
+    finish=_finish,
+    keyword="JOIN",
+    access=ANYONE,
+    start=_start,
+    intro=_welcome,
+    busy=N_("Please finish registering first. {question}"),
+)
 
 
 def approve(ctx: Ctx) -> None:
@@ -192,9 +174,9 @@ def link(ctx: Ctx) -> None:
 
 
 COMMANDS = [
-    Command("JOIN", join, access=ANYONE),
+    JOIN.command(),
     Command("LINK", link, access=ANYONE, help=False),
     Command("APPROVE", approve, access=FACILITATOR),
     Command("REJECT", reject, access=FACILITATOR),
 ]
-FLOWS = {"join": Flow(join_step, free_text=frozenset({"name", "business", "sector", "location"}))}
+FLOWS = {JOIN.name: JOIN}
