@@ -39,6 +39,8 @@ FOUNDATION_MODULES = frozenset({
     "outbox", "router", "runtime", "scheduler", "sms", "tables", "registration", "account", "choices",
 })
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
+# Where a domain too large for one module becomes a package named after the domain.
+DOMAIN_PACKAGES = frozenset({"handlers", "cli", "jobs"})
 
 
 @dataclass
@@ -61,8 +63,10 @@ class Message:
 def domain_of(path: Path, root: Path = BOT_DIR) -> str:
     """The catalog a module's messages go in: the foundation's, or the module's own name."""
     relative = path.relative_to(root)
-    if relative.parts[0] == "channels" or path.stem in FOUNDATION_MODULES:
+    if relative.parts[0] == "channels" or path.stem in FOUNDATION_MODULES and len(relative.parts) <= 2:
         return FOUNDATION
+    if len(relative.parts) > 2 and relative.parts[0] in DOMAIN_PACKAGES:
+        return relative.parts[1]  # bot/handlers/purchases/officers.py belongs to purchases
     return path.stem
 
 

@@ -280,6 +280,9 @@ def test_domain_follows_the_module():
     assert catalog.domain_of(bot / "handlers" / "registration.py") == "messages"
     assert catalog.domain_of(bot / "handlers" / "savings.py") == "savings"
     assert catalog.domain_of(bot / "dashboard.py") == "dashboard"
+    assert catalog.domain_of(bot / "handlers" / "purchases" / "officers.py") == "purchases"
+    assert catalog.domain_of(bot / "handlers" / "purchases" / "__init__.py") == "purchases"
+    assert catalog.domain_of(bot / "jobs" / "events.py") == "events"
 
 
 def test_extraction_reads_every_marked_call(tmp_path):
