@@ -25,7 +25,7 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_currency_symbol
 
-from bot.i18n import LANGUAGES, N_
+from bot.i18n import LANGUAGES, N_, babel_locale
 
 MAX_MINOR = 10**15  # far above any cluster's money, far below a 64-bit database integer
 QTY_SCALE = 1000  # quantities are kept in thousandths of a unit, as purchases store them
@@ -119,9 +119,15 @@ def clean(text: str | None) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents, for comparing words: 'Déc.' and 'dec.' are the same."""
-    decomposed = unicodedata.normalize("NFKD", clean(text).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower case without accents, for comparing words: 'Déc.' and 'dec.' are the same. Digits of other
+    forms (², ５, ١) stay as they are, so no reader takes them for figures."""
+    out = []
+    for ch in clean(text).casefold():
+        if ch.isdigit() and not ch.isascii():
+            out.append(ch)
+        else:
+            out.extend(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return "".join(out)
 
 
 def words(text: str | None) -> list[str]:
@@ -394,10 +400,10 @@ def amount_and_months(text: str | None, currency: str, *, ceiling_minor: int | N
 
 
 def _split_glued(tokens: list[str]) -> list[str]:
-    """'6months' and '12,5kg' as two words: figures then letters."""
+    """'6months', 'miezi6' and '12,5kg' as two words each: figures and letters apart."""
     out = []
     for token in tokens:
-        found = re.fullmatch(r"([0-9][0-9.,/]*)([^\W\d_].*)", token)
+        found = re.fullmatch(r"([0-9][0-9.,/]*)([^\W\d_].*)", token) or re.fullmatch(r"([^\W\d_]+)([0-9].*)", token)
         out.extend(found.groups() if found and found[2].lower() not in _MULTIPLIERS else [token])
     return out
 
@@ -405,15 +411,19 @@ def _split_glued(tokens: list[str]) -> list[str]:
 # ---------------------------------------------------------------- quantities
 
 _VULGAR = {"½": Fraction(1, 2), "¼": Fraction(1, 4), "¾": Fraction(3, 4)}
-_DECIMAL_MARK = {"en": ".", "sw": ".", "am": ".", "fr": ","}
 
 
-def quantity(text: str | None, *, whole: bool = False, lang: str | None = None, allow_zero: bool = True) -> int:
+def _decimal_mark(lang: str | None, region: str) -> str | None:
+    return babel_locale(lang, region).number_symbols["latn"]["decimal"] if lang else None
+
+
+def quantity(text: str | None, *, whole: bool = False, lang: str | None = None, region: str = "",
+             allow_zero: bool = True) -> int:
     """A quantity in thousandths of a unit: 3, 2.5, 2,5, 1 000, 1,000, 0.125, 2 1/2, 2½, 3/4.
 
     A `,` or `.` before exactly three figures groups thousands (1,000 is a thousand) unless the number
-    starts with 0 (0.125) or, given the reader's `lang`, it is that language's decimal mark, so what the
-    bot writes in a language reads back (en 1.125, fr 1,125 are one and an eighth). Codes: empty, invalid,
+    starts with 0 (0.125) or, given the reader's `lang` (and the cluster's `region`), it is the decimal
+    mark the bot writes for them, so what it writes reads back (en 1.125, fr 1,125 are one and an eighth). Codes: empty, invalid,
     negative, zero (unless allow_zero), whole (parts where `whole`), decimals (finer than a thousandth),
     too_large (a billion units or more).
     """
@@ -422,7 +432,7 @@ def quantity(text: str | None, *, whole: bool = False, lang: str | None = None, 
         raise ParseError("empty", "quantity")
     if raw.startswith("-"):
         raise ParseError("negative", "quantity")
-    value = _quantity_value(raw, _DECIMAL_MARK.get(lang or ""))
+    value = _quantity_value(raw, _decimal_mark(lang, region))
     if value >= 10**9:
         raise ParseError("too_large", "quantity")
     if whole and value != int(value):
@@ -448,12 +458,13 @@ def _quantity_value(raw: str, decimal_mark: str | None) -> Fraction:
     return Fraction(_figures(raw, "quantity", decimal_mark).value)
 
 
-def quantity_and_unit(text: str | None, *, whole: bool = False, lang: str | None = None) -> tuple[int, str]:
+def quantity_and_unit(text: str | None, *, whole: bool = False, lang: str | None = None,
+                      region: str = "") -> tuple[int, str]:
     """The quantity that opens the text and the words after it (the unit, as typed): `12,5 kg` and
     `12,5kg` give (12500, "kg"), `2 12,5 kg` gives (2000, "12,5 kg"); the handler checks the unit."""
     tokens = _split_glued(words(text))
-    end = _longest(tokens, lambda run: quantity(run, whole=whole, lang=lang), "quantity", limit=6)
-    return quantity(" ".join(tokens[:end]), whole=whole, lang=lang), " ".join(tokens[end:])
+    end = _longest(tokens, lambda run: quantity(run, whole=whole, lang=lang, region=region), "quantity", limit=6)
+    return quantity(" ".join(tokens[:end]), whole=whole, lang=lang, region=region), " ".join(tokens[end:])
 
 
 # ---------------------------------------------------------------- dates and times
@@ -544,7 +555,7 @@ def _tokens(text: str) -> list[str]:
     folded = fold(text).replace(",", " ")
     folded = re.sub(r"([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})t(?=[0-9])", r"\1 ", folded)
     folded = re.sub(r"(?<=[0-9]) ?(a\.m\.|p\.m\.|am|pm|h)(?=\s|$|[0-9])", r"\1", folded)
-    folded = re.sub(r"(?<=h) (?=[0-9]{2}\b)", "", folded)
+    folded = re.sub(r"(?<=[0-9]h) (?=[0-9]{2}\b)", "", folded)
     for phrase, word in _PHRASES:
         folded = folded.replace(phrase, word)
     return folded.split()
