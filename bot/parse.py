@@ -469,9 +469,11 @@ def quantity_and_unit(text: str | None, *, whole: bool = False, lang: str | None
 
 # ---------------------------------------------------------------- dates and times
 
-_EXTRA_MONTHS = {"sept": 9, "fev": 2, "fevr": 2, "aout": 8, "juil": 7, "janv": 1, "avr": 4, "dec": 12}
-_EXTRA_DAYS = {"tues": 1, "thur": 3, "thurs": 3, "weds": 2, "እሁድ": 6, "ሀሙስ": 3, "ሃሙስ": 3, "አርብ": 4,
-               "ዐርብ": 4, "ማክሰኞ": 1}
+# Spellings people use beside Babel's names (folded): English Sept, French without accents, Amharic
+# weekdays written with the other letters of the same sound.
+_EXTRA_MONTHS = {"en": {"sept": 9}, "fr": {"fev": 2, "fevr": 2, "aout": 8, "juil": 7, "janv": 1, "avr": 4, "dec": 12}}
+_EXTRA_DAYS = {"en": {"tues": 1, "thur": 3, "thurs": 3, "weds": 2},
+               "am": {"እሁድ": 6, "ሀሙስ": 3, "ሃሙስ": 3, "አርብ": 4, "ዐርብ": 4, "ማክሰኞ": 1}}
 _RELATIVE = {"today": 0, "tonight": 0, "tomorrow": 1, "leo": 0, "kesho": 1, "keshokutwa": 2,
              "aujourd'hui": 0, "auj": 0, "demain": 1, "apres-demain": 2, "ዛሬ": 0, "ነገ": 1}
 _PHRASES = (("kesho kutwa", "keshokutwa"), ("apres demain", "apres-demain"), ("aujourd hui", "aujourd'hui"),
@@ -489,6 +491,7 @@ _PERIODS = {
 _CLOCK = re.compile(r"([0-9]{1,2})(?:[:.h]([0-9]{2}))?(h)?(am|pm|a\.m\.|p\.m\.)?", re.ASCII)
 _NUMERIC_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})(?:[/.-]([0-9]{4}|[0-9]{2}))?", re.ASCII)
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", re.ASCII)
+_HOUR_NUMBER = re.compile(r"[0-9]{1,2}(?:[:.][0-9]{2})?", re.ASCII)
 _ORDINAL = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th|er|e|eme)?", re.ASCII)
 _RANGE = re.compile(r"^(?P<start>.*[0-9](?:[:.h][0-9]{2}|h|am|pm))(?:\s*-\s*|\s+(?:to|until|hadi|mpaka|a|"
                     r"jusqu'a|እስከ)\s+)(?P<end>[^-]+)$")
@@ -512,10 +515,10 @@ def _names(lang: str, kind: str) -> dict[str, int]:
 def _name_tables() -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     months_by_lang = {lang: _names(lang, "months") for lang in LANGUAGES}
     days_by_lang = {lang: _names(lang, "days") for lang in LANGUAGES}
-    months_by_lang["en"].update({k: v for k, v in _EXTRA_MONTHS.items() if k in ("sept",)})
-    months_by_lang["fr"].update({k: v for k, v in _EXTRA_MONTHS.items() if k != "sept"})
-    days_by_lang["en"].update({k: v for k, v in _EXTRA_DAYS.items() if k.isascii()})
-    days_by_lang["am"].update({k: v for k, v in _EXTRA_DAYS.items() if not k.isascii()})
+    for lang, extra in _EXTRA_MONTHS.items():
+        months_by_lang[lang].update(extra)
+    for lang, extra in _EXTRA_DAYS.items():
+        days_by_lang[lang].update(extra)
     return months_by_lang, days_by_lang
 
 
@@ -595,7 +598,7 @@ def _read(text: str, lang: str | None, kind: str) -> _When:
     if not tokens:
         raise ParseError("empty", kind)
     months_named = sum(1 for t in tokens if _lookup(t, lang, "months") and not _lookup(t, lang, "days"))
-    number = re.compile(r"[0-9]{1,2}(?:[:.][0-9]{2})?", re.ASCII)
+    number = _HOUR_NUMBER
     when = _When()
     i = 0
 
