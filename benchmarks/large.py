@@ -21,18 +21,16 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
-from benchmarks.common import add_common_arguments, latency_ms, write_result
+from benchmarks.common import add_common_arguments, latency_ms, new_cluster, write_result
 from bot.config import Settings
 from bot.engine import Inbound, receive
-from storage.clusters import Cluster, create_cluster
-from storage.db import make_engine, migrate, session_scope, utcnow
+from storage.clusters import Cluster
+from storage.db import session_scope, utcnow
 from storage.members import Identity, Member
 
 LEDGER, RSVPS, RESPONSES = 10, 2, 1  # rows per member
@@ -278,14 +276,8 @@ def export_members(settings: Settings, code: str) -> dict[str, object]:
 def run(args) -> dict:
     scales = (500, 5_000) if args.quick else (10_000, 100_000)
     samples = args.samples or (20 if args.quick else 300)
-    workdir = Path(tempfile.mkdtemp(prefix="clusterbot-large-"))
-    url = args.database_url or f"sqlite:///{workdir / 'large.db'}"
-    db = make_engine(url)
-    migrate(db)
+    db, cluster, workdir, url = new_cluster("large", args.database_url)
     settings = Settings(database_url=url, simulator=True)
-    with session_scope(db) as s:
-        cluster = create_cluster(s, "Kilimanjaro Growers", "KILI", language="en", currency="TZS",
-                                 timezone="Africa/Dar_es_Salaam", region="TZ")
     data = Data(db, cluster)
     prepare(data)
     figures: dict[str, dict] = {}
