@@ -100,6 +100,7 @@ def cmd_chat(args, cli: Cli) -> None:
 
     from bot.channels.simulator import provider_id
     from bot.engine import Inbound, receive
+    from storage.glossary import GlossaryIndex
     from storage.members import normalise_phone
     from storage.messages import OutboundMessage
 
@@ -108,11 +109,13 @@ def cmd_chat(args, cli: Cli) -> None:
         raise CliError(f"{args.sender} is not a valid phone number (region {cli.settings.default_region})")
     print(f"Chatting as {phone}. Type a message, or an empty line / Ctrl-D to leave.", file=sys.stderr)
     last_seen = _last_outbound_id(cli.db)
+    glossary = GlossaryIndex()
     for line in sys.stdin:
         line = line.rstrip("\n")
         if not line.strip():
             break
-        outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent")
+        outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent",
+                          glossary=glossary)
         for reply in outcome.replies:
             print(f"< {reply.text}")
         with session_scope(cli.db) as session:

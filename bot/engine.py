@@ -17,6 +17,7 @@ from bot.handlers import COMMANDS, FLOWS, PRIORITY
 from bot.logsafe import mask
 from storage.clusters import Cluster
 from storage.db import insert_new, session_scope, utcnow
+from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member, get_or_create_identity
 from storage.messages import Conversation, InboundMessage, OutboundMessage, find_inbound, replies_to
 
@@ -49,11 +50,12 @@ def clean_text(text: str) -> str:
 
 
 def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime | None = None,
-            reply_status: str = "queued") -> Outcome:
+            reply_status: str = "queued", glossary: GlossaryIndex | None = None) -> Outcome:
     """Act on one provider delivery exactly once and store the replies with the changes, atomically.
 
     `reply_status` is "sent" when the channel hands the replies back in its own answer (TwiML, the
-    simulator) and "queued" when the dispatcher must send them (Telegram).
+    simulator) and "queued" when the dispatcher must send them (Telegram). `glossary` is the process's
+    lookup index, kept by whoever keeps the engine; without it a lookup builds one for itself.
     """
     now = now or utcnow()
     text = clean_text(inbound.text)
@@ -75,7 +77,7 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
         session.add(identity)
         ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
                   lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
-                  conversation=conversation)
+                  conversation=conversation, glossary=glossary or GlossaryIndex())
         if _flooded(session, settings, inbound, now):
             ctx.command = "FLOOD"
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:
