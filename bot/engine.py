@@ -16,7 +16,7 @@ from bot.context import Ctx, refusal_for
 from bot.handlers import COMMANDS, FLOWS, PRIORITY
 from bot.logsafe import mask
 from storage.clusters import Cluster
-from storage.db import insert_new, session_scope, utcnow
+from storage.db import claim_writer, insert_new, session_scope, utcnow
 from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member, get_or_create_identity
 from storage.messages import Conversation, InboundMessage, OutboundMessage, find_inbound, replies_to
@@ -62,6 +62,7 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
     inbound = replace(inbound, address=clean_text(inbound.address)[:64],
                       provider_id=clean_text(inbound.provider_id)[:64])
     with session_scope(db) as session:
+        claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
         identity, member, cluster, conversation = _load(session, inbound)
         inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
                                 address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
