@@ -50,7 +50,7 @@ def make_engine(url: str) -> Engine:
 
 
 class _WriterQueue:
-    """SQLite takes one writer at a time. This process's threads queue here, in order, instead of in
+    """SQLite takes one writer at a time. This process's threads wait here for their turn instead of in
     SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and turns a short queue into
     seconds of latency; other processes still meet the busy timeout. Re-entrant for the thread that holds
     it (as its RLock predecessor was), and released by whichever thread ends the transaction."""
