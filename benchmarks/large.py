@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.engine import Inbound, receive
 from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
+from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member
 
 LEDGER, RSVPS, RESPONSES = 10, 2, 1  # rows per member
@@ -210,15 +211,17 @@ def latencies(data: Data, settings: Settings, samples: int) -> dict[str, dict]:
     """Each command `samples` times from random members, in random order, after a warm-up."""
     rng = random.Random(data.members)
     plan = [(c, rng.randrange(data.members)) for c in COMMANDS for _ in range(samples)]
+    glossary = GlossaryIndex()  # one per process, as the web app keeps it
     for command, i in plan[:: max(1, len(plan) // 30)]:
-        receive(data.db, settings, Inbound("sms", phone(i), message(data, command, i), f"W{next(_sids)}"))
+        receive(data.db, settings, Inbound("sms", phone(i), message(data, command, i), f"W{next(_sids)}"),
+                glossary=glossary)
     rng.shuffle(plan)
     times: dict[str, list[float]] = {c: [] for c in COMMANDS}
     replies: dict[str, str] = {}
     for command, i in plan:
         inbound = Inbound("sms", phone(i), message(data, command, i), f"L{next(_sids)}")
         start = time.perf_counter()
-        outcome = receive(data.db, settings, inbound, reply_status="sent")
+        outcome = receive(data.db, settings, inbound, reply_status="sent", glossary=glossary)
         times[command].append(time.perf_counter() - start)
         replies.setdefault(command, outcome.replies[0].text if outcome.replies else "")
     return {c: {**latency_ms(times[c]), "example_reply": replies.get(c, "")} for c in COMMANDS}
