@@ -77,10 +77,7 @@ class Refusal:
     fill: dict[str, tuple[str, str, object]] = field(default_factory=dict)
 
 
-def _id(key: str = "id") -> dict[str, tuple[str, str, object]]:
-    return {"id": (key, PLAIN, None)}
-
-
+ID = {"id": ("id", PLAIN, None)}
 MORE_THAN_ZERO = parse.MORE_THAN_ZERO
 ERRORS: dict[str, Refusal] = {
     "reference_used": Refusal(N_("The reference {ref} was already used. Check it and send again."),
@@ -91,32 +88,32 @@ ERRORS: dict[str, Refusal] = {
     "not_treasurer": Refusal(N_("Only the treasurer can do that.")),
     "not_decider": Refusal(N_("Only the treasurer can do that.")),
     "not_decider committee": Refusal(N_("Only members of the loan committee decide loans.")),
-    "no_request": Refusal(N_("There is no request {id} in your cluster."), _id()),
+    "no_request": Refusal(N_("There is no request {id} in your cluster."), ID),
     "already": Refusal(N_("Request {id} is already {status}; nothing posted."),
-                       {**_id(), "status": ("status", REQUEST_STATE, None)}),
+                       {**ID, "status": ("status", REQUEST_STATE, None)}),
     "no_loan": Refusal(N_("You have no loan to repay. Send BAL to see your savings.")),
     "too_much": Refusal(N_("That is more than the {owed} owed on the loan. Send that amount or less."),
                         {"owed": ("owed", MONEY, None)}),
     "term": Refusal(NP_("Loans here are for {count} month at most.", "Loans here are for 1 to {count} months."),
                     {"count": ("limit", PLAIN, 1)}),
     "open_loan": Refusal(N_("You already have loan {id} ({state}). One loan at a time."),
-                         {**_id(), "state": ("status", LOAN_STATE, None)}),
+                         {**ID, "state": ("status", LOAN_STATE, None)}),
     "over_limit": Refusal(NP_("The most you can borrow is {limit}: {count} time your savings of {balance}.",
                               "The most you can borrow is {limit}: {count} times your savings of {balance}."),
                           {"limit": ("limit", MONEY, None), "count": ("multiple", PLAIN, None),
                            "balance": ("savings", MONEY, None)}),
     "insufficient": Refusal(N_("{number} has only {balance} in savings; nothing withdrawn."),
                             {"balance": ("balance", MONEY, None)}),
-    "no_loan_id": Refusal(N_("There is no loan {id} in your cluster."), _id()),
-    "decided": Refusal(N_("Loan {id} is already {state}."), {**_id(), "state": ("status", LOAN_STATE, None)}),
-    "voted": Refusal(N_("You already voted on loan {id}."), _id()),
+    "no_loan_id": Refusal(N_("There is no loan {id} in your cluster."), ID),
+    "decided": Refusal(N_("Loan {id} is already {state}."), {**ID, "state": ("status", LOAN_STATE, None)}),
+    "voted": Refusal(N_("You already voted on loan {id}."), ID),
     "not_approved": Refusal(N_("Loan {id} is {state}; only an approved loan can be paid out."),
-                            {**_id(), "state": ("status", LOAN_STATE, None)}),
-    "no_entry": Refusal(N_("There is no entry {id} in your cluster."), _id()),
-    "already_reversed": Refusal(N_("Entry {id} is already reversed."), _id()),
+                            {**ID, "state": ("status", LOAN_STATE, None)}),
+    "no_entry": Refusal(N_("There is no entry {id} in your cluster."), ID),
+    "already_reversed": Refusal(N_("Entry {id} is already reversed."), ID),
     "not_reversible": Refusal(
         N_("Entry {id} cannot be reversed: only deposits, withdrawals, repayments, fines and dividends can."),
-        _id()),
+        ID),
 }
 WORDING = {
     PLAIN: lambda ctx, value: value,
@@ -141,7 +138,7 @@ def refuse(ctx: Ctx, exc: SavingsError | ParseError, **known) -> None:
     else:
         flag = VARIANTS.get(exc.code)
         code = f"{exc.code} {flag}" if flag and exc.detail.get(flag) else exc.code
-        refusal = ERRORS.get(code, ERRORS["amount"])
+        refusal = ERRORS.get(code, ERRORS["amount"])  # a code with no words of its own: a bad amount
     values = {"currency": ctx.currency, **known}
     for name, (key, how, default) in refusal.fill.items():
         if key in exc.detail or default is not None:
