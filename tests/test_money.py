@@ -1,6 +1,6 @@
 """Amounts as members write them, into integer minor units; everything else refused with a reason.
 
-Read by bot.parse, the one parser every command and CLI option uses (bot.money only keeps older names).
+Read by bot.parse, the one parser every command and CLI option uses.
 """
 
 import pytest
@@ -70,7 +70,7 @@ def test_minor_units_follow_the_currency(text, currency, minor):
         ("5.5", "XOF", "decimals"),
         ("5,5", "TZS", "decimals"),  # shillings are paid whole: 5,5 is no amount of them (issue 14 item 2)
         ("12,345.50", "TZS", "decimals"),
-        ("1,00", "TZS", "ambiguous"),  # 1 or a typo of 1,000? (bot.money called it "decimals")
+        ("1,00", "TZS", "ambiguous"),  # 1 or a typo of 1,000?
         ("0.005", "KES", "decimals"),
         ("99999999999999999999", "TZS", "too_large"),
         ("١٠٠", "TZS", "invalid"),
