@@ -2,7 +2,7 @@
 
 The rules kept here: an answer replaces the member's earlier one; YES beyond capacity joins the waitlist;
 a YES that is withdrawn moves the first waitlisted member up; the capacity is never exceeded, because
-every answer re-reads its event with `lock_row` (FOR UPDATE on PostgreSQL; SQLite serialises writers).
+every answer re-reads its event with `lock_row` (FOR UPDATE on PostgreSQL; on SQLite as the one writer).
 Reminder slots are keyed by the event's start, so a moved event is reminded afresh and a repeated or
 late run never sends one twice. Publishing records every invitation at once; the messages are queued in
 batches (`claim_invitations`), each batch marking its invitations sent in the transaction that queues
