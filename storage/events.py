@@ -21,7 +21,7 @@ from sqlmodel import Field, Index, Session, SQLModel, UniqueConstraint, func, se
 
 from storage import audit
 from storage.clusters import Cluster
-from storage.db import insert_once, lock_row, utcnow
+from storage.db import claim_writer, insert_once, lock_row, utcnow
 from storage.exports import Rows, local
 from storage.members import Member
 from storage.schedule import claim
@@ -239,8 +239,9 @@ def claim_invitations(session: Session, event_id: int, now: datetime, *, member_
 
     The mark commits or rolls back with the caller's outbox rows: a batch that fails is taken again whole
     by the next run, and one that committed is never taken twice. On PostgreSQL rows another transaction
-    is taking are skipped (SQLite's BEGIN IMMEDIATE already lets one writer in at a time).
+    is taking are skipped; on SQLite the rows are read as the one writer, so no one else takes them meanwhile.
     """
+    claim_writer(session)
     query = (select(Invitation, Member).join(Member, Member.id == Invitation.member_id)
              .where(Invitation.event_id == event_id, Invitation.notified_at.is_(None)))
     if member_ids is not None:
