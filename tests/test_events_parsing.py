@@ -12,7 +12,7 @@ from bot.catalog import extract, placeholders
 from bot.handlers import events as handlers
 from bot.handlers.events import END_OF_DAY, read_span
 from storage import events as store
-from storage.clusters import Cluster
+from storage.clusters import Cluster, create_cluster
 from storage.db import session_scope
 from storage.segments import Segment, SegmentError, count_members, describe, parse_segment, select_members
 from tests.test_events import NOW, make_event
@@ -91,8 +91,6 @@ def test_segment_errors_have_codes(text, code):
 
 
 def test_segments_select_only_active_members_of_the_cluster(db, cluster, add_member):
-    from storage.clusters import create_cluster
-
     with session_scope(db) as s:
         other = create_cluster(s, "Dakar Fish", "DAKAR", timezone="Africa/Dakar", region="SN")
     a = add_member("+255712000001", sector="Tailoring", location="Thiès")

@@ -124,11 +124,13 @@ def when_refusal(exc: parse.ParseError, fallback: str) -> str:
 # Words used by several commands.
 
 def _ident(text: str) -> int | None:
-    """The event number a word names (12, #12), or None."""
-    try:
-        return parse.ident(text)
-    except parse.ParseError:
-        return None
+    """The event number the text names (12, #12, no. 12), or its first word does (12 please), or None."""
+    for candidate in (text, parse.first_word(text)[0]):
+        try:
+            return parse.ident(candidate)
+        except parse.ParseError:
+            continue
+    return None
 
 
 def _error(ctx: Ctx, code: str, **kwargs) -> None:
@@ -220,7 +222,7 @@ def _answer(ctx: Ctx, choice: str) -> None:
                       "invitations.", keyword=router.keyword(ctx.command, ctx.lang))
             return
         word = str(open_[0].id)
-    event_id = _ident(word)
+    event_id = _ident(ctx.args or word)
     if event_id is None:
         _error(ctx, "unknown_event", event_id=word[:12])
         return
@@ -397,7 +399,7 @@ def _publish(ctx: Ctx, event_id: int) -> None:
 
 
 def publish(ctx: Ctx) -> None:
-    event_id = _ident(parse.first_word(ctx.args)[0])
+    event_id = _ident(ctx.args)
     if event_id is None:
         ctx.reply("Send PUBLISH and the event number, e.g. PUBLISH 12")
         return
@@ -409,7 +411,7 @@ def event_summary(ctx: Ctx) -> None:
     if not word:
         _cluster_events(ctx)
         return
-    event_id = _ident(word)
+    event_id = _ident(ctx.args)
     event = store.get_event(ctx.session, ctx.cluster, event_id) if event_id is not None else None
     if event is None:
         _error(ctx, "unknown_event", event_id=word[:12])
@@ -472,7 +474,7 @@ def move(ctx: Ctx) -> None:
 
 
 def cancel(ctx: Ctx) -> None:
-    event_id = _ident(parse.first_word(ctx.args)[0])
+    event_id = _ident(ctx.args)
     if event_id is None:
         ctx.reply("Send CANCELEVENT and the event number, e.g. CANCELEVENT 12")
         return
