@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Field, Index, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
@@ -225,7 +226,8 @@ def publish(session: Session, event_id: int, cluster: Cluster, now: datetime) ->
     members = select_members(session, cluster, parse_segment(event.segment))
     if not members:
         raise EventError("empty_segment")
-    session.add_all(Invitation(event_id=event.id, member_id=member.id, invited_at=now) for member in members)
+    session.execute(insert(Invitation), [dict(event_id=event.id, member_id=member.id, state="invited", channel="",
+                                              invited_at=now) for member in members])  # one statement
     event.status, event.published_at, event.planned_at = "published", now, now
     session.add(event)
     session.flush()
