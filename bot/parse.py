@@ -736,7 +736,8 @@ def moment(text: str | None, tz: str, now: datetime, lang: str | None = None, *,
     what format_when and format_day write (`Thu 3 Sept 14:05`, `3 déc. 2026`). Times: 17:00, 17.00, 17h,
     17h30, 5pm, 5:30 pm, noon, and hours counted from six o'clock with a period word (saa 11 jioni,
     ከጠዋቱ 3 ሰዓት). Day before month always. A date without a year is the next such moment (today counts
-    while its time is ahead); a time alone is today's, or tomorrow's once passed; a weekday is the next
+    while its time is ahead), unless this year's went by less than JUST_GONE ago: that is refused as past
+    (a slip), not taken as next year's; a time alone is today's, or tomorrow's once passed; a weekday is the next
     one. A date alone takes `default_time`. Codes: empty, invalid, no_time, past, no_such_day (31/02),
     weekday (a weekday that is not that date's), ambiguous_time (`saa 11` without a period word).
     """
@@ -760,9 +761,28 @@ def moment(text: str | None, tz: str, now: datetime, lang: str | None = None, *,
         if found <= local_now:
             raise ParseError("past", "moment")
         return found.astimezone(UTC)
+    _refuse_just_gone(when, [c for c in candidates if c <= local_now], local_now, "moment")
     found = next(c for c in candidates if c > local_now)
     _check_weekday(when, found.date(), "moment")
     return found.astimezone(UTC)
+
+
+# A date without a year that went by less than this long ago is a slip (last week's date typed for this
+# week's), not next year's: it is refused as past rather than quietly set a year ahead.
+JUST_GONE = timedelta(days=60)
+
+
+def _refuse_just_gone(when: _When, gone: list, now, kind: str) -> None:
+    """Refuse ("past") a date named by day and month that this year's calendar passed within JUST_GONE,
+    unless a weekday written with it says next year's is meant (what format_when writes for a moment
+    up to a year ahead reads back: the same date falls on another weekday the year before)."""
+    if when.month is None or not gone:
+        return
+    latest = gone[-1]
+    last_date = latest.date() if isinstance(latest, datetime) else latest
+    today = now.date() if isinstance(now, datetime) else now
+    if today - last_date <= JUST_GONE and (when.weekday is None or last_date.weekday() == when.weekday):
+        raise ParseError("past", kind)
 
 
 def span(text: str | None, tz: str, now: datetime, lang: str | None = None, *,
@@ -790,8 +810,8 @@ def span(text: str | None, tz: str, now: datetime, lang: str | None = None, *,
 def day(text: str | None, tz: str, now: datetime, lang: str | None = None, *, future: bool = True) -> date:
     """A calendar date in the cluster's timezone, written as `moment` reads dates (no time).
 
-    With `future` (the default) a date without a year is the next one (today counts) and a past date is
-    refused ("past"); without it (a statement's start, an export's range) it is the latest one up to
+    With `future` (the default) a date without a year is the next one (today counts; one that went by
+    less than JUST_GONE ago is refused, as by `moment`) and a past date is refused ("past"); without it (a statement's start, an export's range) it is the latest one up to
     today and any date is taken. Codes: empty, invalid, past, no_such_day, weekday.
     """
     today = now.astimezone(ZoneInfo(tz)).date()
@@ -804,6 +824,7 @@ def day(text: str | None, tz: str, now: datetime, lang: str | None = None, *, fu
         if future and found < today:
             raise ParseError("past", "day")
     elif future:
+        _refuse_just_gone(when, [c for c in candidates if c < today], today, "day")
         found = next(c for c in candidates if c >= today)
     elif when.month is None:  # a weekday: the latest one up to today
         found = next(today - timedelta(days=k) for k in range(7) if (today - timedelta(days=k)).weekday() == when.weekday)

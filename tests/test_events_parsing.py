@@ -10,7 +10,7 @@ import pytest
 from bot import i18n, parse, router, sms
 from bot.catalog import extract, placeholders
 from bot.handlers import events as handlers
-from bot.handlers.events import END_OF_DAY, read_span
+from bot.handlers.events import END_OF_DAY
 from storage import events as store
 from storage.clusters import Cluster, create_cluster
 from storage.db import session_scope
@@ -25,29 +25,29 @@ DEC_12_14H = datetime(2026, 12, 12, 11, 0, tzinfo=UTC)
                                   "12 Desemba 14:00", "12/12/26 14.00", "12 December 2026 14:00", "12-12 2 PM"])
 def test_dates_in_the_usual_formats_are_read_in_the_cluster_timezone(text):
     assert parse.span(text, TZ, NOW) == (DEC_12_14H, None)
-    assert read_span(text, TZ, NOW) == (DEC_12_14H, None)
 
 
 def test_ranges_dates_without_year_and_dates_alone():
     assert parse.span("12/12 14:00-17:30", TZ, NOW) == (DEC_12_14H, datetime(2026, 12, 12, 14, 30, tzinfo=UTC))
     assert parse.span("1 Jan 09:00", TZ, datetime(2026, 6, 1, tzinfo=UTC))[0].year == 2027  # the coming one
-    assert read_span("01/03 10:00", TZ, NOW)[0] < NOW  # yesterday stays yesterday, to be refused
+    with pytest.raises(parse.ParseError) as yesterday:  # yesterday stays yesterday, and is refused
+        parse.span("01/03 10:00", TZ, NOW)
+    assert yesterday.value.code == "past"
     assert parse.span("12/12", TZ, NOW, default_time=END_OF_DAY)[0] == datetime(2026, 12, 12, 20, 59, tzinfo=UTC)
     assert parse.span("12/12 14:00", "Africa/Dakar", NOW)[0] == datetime(2026, 12, 12, 14, 0, tzinfo=UTC)
 
 
-def test_a_date_without_year_just_gone_is_the_past_for_events_and_next_year_for_the_shared_parser():
-    """bot.parse reads a date without a year as the next such date, so '01/03 10:00' the day after is
-    1 March 2027; events keep their rule that a date of the last 60 days is that past date, refused."""
-    assert parse.span("01/03 10:00", TZ, NOW)[0] == datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
-    assert read_span("01/03 10:00", TZ, NOW)[0] == datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
-    assert read_span("01/03 10:00-12:00", TZ, NOW)[1] == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    assert read_span("01/01 10:00", TZ, NOW)[0].year == 2027  # two months gone: next year's, as bot.parse
-    assert read_span("02/03 17:00", TZ, NOW)[0] == datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # later today
-    for text in ("tomorrow 9:00", "kesho saa 3 asubuhi", "demain 9h", "Monday 9:00", "09:00", "01/03/2027 10:00"):
-        assert read_span(text, TZ, NOW) == parse.span(text, TZ, NOW), text
+def test_a_date_without_year_just_gone_is_refused_as_past_in_every_domain():
+    """One rule for events, purchases and broadcasts (bot.parse): a date without a year that went by less
+    than 60 days ago is a slip, refused as past; one that went by longer ago is next year's."""
+    for text in ("01/03 10:00", "01/03 10:00-12:00", "1 Machi saa 4 asubuhi", "1 mars 10h"):
+        with pytest.raises(parse.ParseError) as refused:
+            parse.span(text, TZ, NOW)
+        assert refused.value.code == "past", text
+    assert parse.span("15/12 10:00", TZ, NOW)[0].year == 2026  # gone 77 days ago: this December, not last
+    assert parse.span("02/03 17:00", TZ, NOW)[0] == datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # later today
     with pytest.raises(parse.ParseError) as refused:
-        read_span("01/03/2026 10:00", TZ, NOW)  # a year written: bot.parse refuses it itself
+        parse.span("01/03/2026 10:00", TZ, NOW)  # a year written
     assert refused.value.code == "past"
 
 
@@ -56,17 +56,15 @@ def _old_code(exc: parse.ParseError) -> str:
     return "no_time" if exc.code == "no_time" else "format"
 
 
-TOMORROW_IS_READ = pytest.mark.xfail(strict=True, reason="bot.parse reads 'tomorrow' (issue 13 item 3) and "
-                                     "refuses it for want of a time: code no_time, not format")
-
-
-@pytest.mark.parametrize("text,code", [pytest.param("tomorrow", "format", marks=TOMORROW_IS_READ),
+# "tomorrow" used to be unreadable ("format"); the one parser reads today/tomorrow words in every language
+# (issue 13 item 3), so without a time it is refused for the time it lacks.
+@pytest.mark.parametrize("text,code", [("tomorrow", "no_time"),
                                        ("32/12 14:00", "format"), ("12/12", "no_time"),
                                        ("12/12 25:00", "format"), ("12/13 10:00", "format"), ("", "format"),
                                        ("12/12 13pm", "format"), ("12/12 10:00-11:00-12:00", "format")])
 def test_unreadable_dates_are_refused(text, code):
     with pytest.raises(parse.ParseError) as refused:
-        read_span(text, TZ, NOW)
+        parse.span(text, TZ, NOW)
     assert _old_code(refused.value) == code
 
 

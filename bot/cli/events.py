@@ -13,7 +13,6 @@ from bot.handlers.events import (
     MOVED,
     SEGMENT_ERRORS,
     WHEN_HINT,
-    read_span,
     send_invitations,
     tell,
     when_refusal,
@@ -78,7 +77,7 @@ def _cli_when(cluster: Cluster, text: str | None, now: datetime, *, default_time
     if not text:
         return None, None
     try:
-        return read_span(text, cluster.timezone, now, default_time=default_time)
+        return parse.span(text, cluster.timezone, now, default_time=default_time)
     except parse.ParseError as exc:
         reason = i18n.translate("en", when_refusal(exc, WHEN_HINT))
         raise CliError(f"cannot take the date and time '{text}': {reason}") from exc

@@ -7,8 +7,7 @@ reminders and the invitations a large segment still waits for.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time
 
 from sqlmodel import Session
 
@@ -88,32 +87,10 @@ MOVED = N_("{event} has moved to {start}, {venue}. Send NO {event_id} if you can
 CANCELLED = N_("Sorry: {event} on {start} is cancelled.")
 
 
-# Dates and times: the shared parser, with one rule of the events domain on top.
+# Dates and times: the shared parser (a date just gone by is refused as past there, for every domain).
 
-RECENT = timedelta(days=60)
 END_OF_DAY = time(23, 59)
 VAGUE = frozenset({"empty", "invalid"})  # refusals that get the step's own example rather than the parser's
-
-
-def read_span(text: str, tz: str, now: datetime, lang: str | None = None, *,
-              default_time: time | None = None) -> tuple[datetime, datetime | None]:
-    """Start and end (or None) as bot.parse.span reads them, except that a date written without a year
-    that fell in the last 60 days is that past date, for the event rules to refuse as past, rather than
-    next year's: a facilitator who types last week's date has slipped, and an event quietly set a year
-    ahead would invite everyone to the wrong day."""
-    start, end = parse.span(text, tz, now, lang, default_time=default_time)
-    try:
-        earlier, earlier_end = parse.span(text, tz, now - RECENT, lang, default_time=default_time)
-    except parse.ParseError:
-        return start, end
-    if earlier <= now and _year_before(earlier, start, ZoneInfo(tz)):
-        return earlier, earlier_end
-    return start, end
-
-
-def _year_before(earlier: datetime, later: datetime, zone: ZoneInfo) -> bool:
-    a, b = earlier.astimezone(zone), later.astimezone(zone)
-    return b.year - a.year == 1 and (a.month, a.day, a.hour, a.minute) == (b.month, b.day, b.hour, b.minute)
 
 
 def when_refusal(exc: parse.ParseError, fallback: str) -> str:
@@ -271,7 +248,7 @@ def _title(ctx: Ctx, text: str, values: dict) -> str:
 def _start(ctx: Ctx, text: str, values: dict) -> str:
     """The start (and the end, three hours on unless a range is given), as the event rules will take them."""
     try:
-        start, end = read_span(text, ctx.timezone, ctx.now, ctx.lang)
+        start, end = parse.span(text, ctx.timezone, ctx.now, ctx.lang)
         end = end or start + store.DEFAULT_LENGTH
         store.check_schedule(start, end, None, ctx.now)
     except parse.ParseError as exc:
@@ -301,7 +278,7 @@ def _deadline(ctx: Ctx, text: str, values: dict) -> str:
     if text == "0":
         return ""
     try:
-        deadline = read_span(text, ctx.timezone, ctx.now, ctx.lang, default_time=END_OF_DAY)[0]
+        deadline = parse.span(text, ctx.timezone, ctx.now, ctx.lang, default_time=END_OF_DAY)[0]
     except parse.ParseError as exc:
         raise StepError(ERRORS["bad_deadline"]) from exc
     if not ctx.now < deadline <= datetime.fromisoformat(values["start"]):
@@ -457,7 +434,7 @@ def move(ctx: Ctx) -> None:
         ctx.reply(MOVE_USAGE)
         return
     try:
-        start, end = read_span(when, ctx.timezone, ctx.now, ctx.lang)
+        start, end = parse.span(when, ctx.timezone, ctx.now, ctx.lang)
     except parse.ParseError as exc:
         ctx.reply(when_refusal(exc, MOVE_USAGE))
         return
