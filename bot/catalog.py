@@ -69,6 +69,10 @@ class Message:
         """What the code passes to translate(): the msgid, or the Plural of a counted message."""
         return Plural(self.msgid, self.plural) if self.plural else self.msgid
 
+    def english(self, count: int) -> str:
+        """The English text `count` picks: the singular or the plural of a counted message."""
+        return self.key.english(count) if self.plural else self.msgid
+
 
 def domain_of(path: Path, root: Path = BOT_DIR) -> str:
     """The catalog a module's messages go in: the foundation's, or the module's own name."""
