@@ -303,3 +303,52 @@ def test_the_vote_flow_is_not_offered_over_another_conversation(db, settings, pr
                            updated_at=utcnow()))
     _open(db, settings)
     assert conversation(db, ASHA) == ("glossary.edit", "long")
+
+
+def test_a_second_proposal_for_a_new_term_joins_the_first(db, settings, cluster, add_member):
+    add_member(ASHA)
+    add_member(BARAKA)
+    assert "(1 word so far)" in say(db, settings, ASHA, "PROPOSE Mama lishe = mpishi")[0]
+    assert "(2 words so far)" in say(db, settings, BARAKA, "PROPOSE mama lishe = mama ntilie")[0]
+    with session_scope(db) as s:
+        assert len(s.exec(select(store.GlossaryTerm).where(store.GlossaryTerm.cluster_id == cluster.id)).all()) == 1
+
+
+@pytest.mark.parametrize("channel", ["sms", "telegram"])
+@pytest.mark.parametrize("lang, keyword", [("en", "VOTE"), ("sw", "KURA"), ("fr", "VOTER"), ("am", "ድምጽ")])
+@pytest.mark.parametrize("role", ["member", "facilitator"])
+def test_vote_numbers_read_alike_in_every_language_channel_and_role(db, settings, cluster, add_member, channel,
+                                                                     lang, keyword, role):
+    member = add_member(ASHA, language=lang, admin_role=role)
+    add_member(FAC, admin_role="facilitator")
+    address = ASHA
+    if channel == "telegram":
+        address = "7007"
+        with session_scope(db) as s:
+            s.add(Identity(channel="telegram", address=address, member_id=member.id))
+    say(db, settings, FAC, "PROPOSE cluster initiative = umoja")
+    say(db, settings, FAC, "PROPOSE cluster initiative = mshikamano")
+    say(db, settings, FAC, "VOTE OPEN cluster initiative")
+    ballot = ballots(db)[0].id
+    usage = i18n.translate(lang, "Send VOTE, the vote number and your digit, for example: VOTE 3 1")
+    for text in (f"{keyword} 99999999999 1", f"{keyword} ³ 1", f"{keyword} 1,5 1"):
+        assert say(db, settings, address, text, channel=channel) == [usage], text
+    counted = i18n.translate(lang, "Thank you! Your vote for {word} is counted. Send VOTE {id} and another digit to "
+                                   "change it.", word="mshikamano", id=ballot)
+    assert say(db, settings, address, f"{keyword} #{ballot} 2", channel=channel) == [counted]
+    with session_scope(db) as s:
+        assert [v.choice for v in s.exec(select(GlossaryVote).where(GlossaryVote.member_id == member.id))] == [2]
+
+
+def test_a_ballot_button_on_telegram_votes_like_a_digit(db, settings, cluster, add_member):
+    member = add_member(ASHA, language="am")
+    add_member(FAC, admin_role="facilitator")
+    with session_scope(db) as s:
+        s.add(Identity(channel="telegram", address="7007", member_id=member.id))
+    say(db, settings, ASHA, "PROPOSE cluster initiative = umoja")
+    say(db, settings, FAC, "PROPOSE cluster initiative = mshikamano")
+    say(db, settings, FAC, "VOTE OPEN cluster initiative")
+    ballot = ballots(db)[0].id
+    shown = receive(db, settings, Inbound("telegram", "7007", f"ድምጽ {ballot}", next_sid("U"))).replies[0]
+    assert json.loads(shown.buttons) == [["umoja", "1"], ["mshikamano", "2"]]
+    assert say(db, settings, "7007", "1", channel="telegram")[0].startswith("እናመሰግናለን")
