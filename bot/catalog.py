@@ -45,7 +45,7 @@ JINJA = "jinja2.ext:babel_extract"
 PAGE_FORMAT = re.compile(r"%\((\w+)\)")
 FOUNDATION = "messages"
 FOUNDATION_MODULES = frozenset({
-    "__init__", "app", "catalog", "cli", "config", "context", "dispatch", "engine", "i18n", "logsafe", "money",
+    "__init__", "app", "catalog", "cli", "config", "context", "dispatch", "engine", "i18n", "logsafe",
     "outbox", "router", "runtime", "scheduler", "sms", "tables", "registration", "account", "choices",
 })
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")

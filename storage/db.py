@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -163,10 +164,27 @@ MIGRATION_LOCK = 0x6D696772  # "migr": several web processes starting together m
 _MIGRATING = threading.Lock()  # Alembic's environment is process-global: one migration per process at a time
 
 
+@contextmanager
+def _migration_file_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, one process migrates at a time, across every commit the migration makes: the
+    writer lock ends at each COMMIT, and a process that read the schema's version before another's
+    upgrade committed would build tables that already exist. PostgreSQL has its advisory lock instead."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision of every domain branch."""
     cfg = alembic_config(engine)
-    with _MIGRATING, engine.connect() as conn:
+    with _MIGRATING, _migration_file_lock(engine), engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
             conn.commit()
