@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot import router, tables
+from bot import parse, tables
 from bot.cli.common import CliError
 from bot.handlers.glossary import MAX_PAGES, OFF_WORDS, day_name, long_fits, short_fits, weekday_number
+from bot.parse import QTY_SCALE, ParseError
 from storage import glossary as store
-from storage.db import session_scope
+from storage.db import session_scope, utcnow
 
 
 def import_check(row: dict[str, str]) -> str | None:
@@ -24,8 +25,18 @@ def import_check(row: dict[str, str]) -> str | None:
     return None
 
 
-def cmd_import(args, cli) -> None:
+def whole_number(text: str, option: str, low: int, high: int) -> int:
+    """An option's whole number as people write it, read by bot.parse, from `low` to `high`."""
+    try:
+        value = parse.quantity(text, whole=True) // QTY_SCALE
+    except ParseError as exc:
+        raise CliError(f"{option} {text}: a whole number from {low} to {high}") from exc
+    if not low <= value <= high:
+        raise CliError(f"{option} {text}: a whole number from {low} to {high}")
+    return value
 
+
+def cmd_import(args, cli) -> None:
     path = Path(args.file)
     if not path.exists():
         raise CliError(f"no file {path}")
@@ -40,7 +51,6 @@ def cmd_import(args, cli) -> None:
 
 
 def cmd_export(args, cli) -> None:
-
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster) if args.cluster else None
         columns, rows = store.glossary_rows(session, cluster)
@@ -52,9 +62,9 @@ def cmd_rule(args, cli) -> None:
         cluster = cli.cluster(session, args.cluster)
         rule = store.settings_for(session, cluster.id)
         if args.min_votes is not None:
-            rule.min_votes = max(1, args.min_votes)
+            rule.min_votes = whole_number(args.min_votes, "--min-votes", 1, 10_000)
         if args.vote_days is not None:
-            rule.vote_days = min(60, max(1, args.vote_days))
+            rule.vote_days = whole_number(args.vote_days, "--vote-days", 1, 60)
         if args.early_majority is not None:
             rule.early_majority = args.early_majority == "yes"
         if args.majority is not None:
@@ -66,16 +76,17 @@ def cmd_rule(args, cli) -> None:
 
 
 def cmd_weekly(args, cli) -> None:
-    word = router.fold(args.day)
-    day = None if word in OFF_WORDS else weekday_number(word)
-    if day is None and word not in OFF_WORDS:
-        raise CliError(f"{args.day} is not a weekday (mon..sun) or off")
+    off = parse.fold(args.day) in OFF_WORDS
+    hour = None if args.hour is None else whole_number(args.hour, "--hour", 0, 23)
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
+        day = None if off else weekday_number(args.day, tz=cluster.timezone, now=utcnow())
+        if day is None and not off:
+            raise CliError(f"{args.day} is not a weekday (mon..sun, 1..7, in any language) or off")
         rule = store.settings_for(session, cluster.id)
         rule.weekly_day = day
-        if args.hour is not None:
-            rule.weekly_hour = min(23, max(0, args.hour))
+        if hour is not None:
+            rule.weekly_hour = hour
         session.add(rule)
         print(f"{cluster.code}: term of the week "
               + ("off" if day is None else f"every {day_name(day, 'en')} from {rule.weekly_hour:02d}:00"))
@@ -102,15 +113,15 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("rule", help="show or change a cluster's rule for adopting local words")
     p.add_argument("--cluster")
-    p.add_argument("--min-votes", type=int)
-    p.add_argument("--vote-days", type=int)
+    p.add_argument("--min-votes", help="at least this many votes for a result (1 or more)")
+    p.add_argument("--vote-days", help="how long a vote stays open, 1 to 60 days")
     p.add_argument("--early-majority", choices=["yes", "no"])
     p.add_argument("--majority", choices=["simple", "plurality"])
     p.set_defaults(func=cmd_rule)
-    p = sub.add_parser("weekly", help="term of the week: a weekday (mon..sun) or off")
+    p = sub.add_parser("weekly", help="term of the week: a weekday (mon..sun, 1..7, jumatatu, lundi...) or off")
     p.add_argument("day")
     p.add_argument("--cluster")
-    p.add_argument("--hour", type=int, help="local hour to send, default 9")
+    p.add_argument("--hour", help="local hour to send, 0 to 23, default 9")
     p.set_defaults(func=cmd_weekly)
     p = sub.add_parser("history", help="what changed: proposals, votes and their tallies, edits, imports")
     p.add_argument("--cluster")
