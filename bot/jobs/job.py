@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Engine
+from sqlmodel import Session
+
 from bot.config import Settings
 
 
@@ -16,6 +19,6 @@ class Job:
     `run(engine, settings, now)`, to commit batch by batch so inbound messages never wait behind it."""
 
     name: str
-    run: Callable[..., int]
+    run: Callable[[Session, Settings, datetime], int] | Callable[[Engine, Settings, datetime], int]
     every_seconds: int = 60
     batched: bool = False
