@@ -59,6 +59,10 @@ class Message:
         """What the code passes to translate(): the msgid, or the Plural of a counted message."""
         return Plural(self.msgid, self.plural) if self.plural else self.msgid
 
+    def english(self, count: int) -> str:
+        """The English text for `count`: a counted message's plural for any count but 1, else the msgid."""
+        return self.plural if self.plural and count != 1 else self.msgid
+
 
 def domain_of(path: Path, root: Path = BOT_DIR) -> str:
     """The catalog a module's messages go in: the foundation's, or the module's own name."""
