@@ -257,9 +257,10 @@ def _run_command(ctx: Ctx, found: router.Match) -> None:
 
 def poll(ctx: Ctx) -> None:
     """POLL: resume pending questions; POLL n: go back to question n of the current round to change it."""
-    arg = router.split_first(ctx.args)[0]
-    if arg.isdecimal():
-        return _jump(ctx, int(arg))
+    try:
+        return _jump(ctx, parse.ident(parse.first_word(ctx.args)[0]))
+    except ParseError:
+        pass  # no question number: resume the pending questions
     for rnd in store.pending_rounds(ctx.session, ctx.member, ctx.now):
         question = store.next_question(ctx.session, rnd, ctx.member)
         if question is not None:
@@ -319,14 +320,14 @@ def polls_list(ctx: Ctx) -> None:
 
 def results(ctx: Ctx) -> None:
     """RESULTS id [segment]: the latest round in one SMS, with the change since the round before."""
-    ref, segment = router.split_first(ctx.args)
-    poll_id = ref.lstrip("#")
-    if not poll_id.isdecimal():
+    try:
+        poll_id, segment = parse.ident_and_rest(ctx.args)
+    except ParseError:
         ctx.reply("Send RESULTS and a poll number, e.g. RESULTS 3, or RESULTS 3 sector:dairy.")
         return
-    item = store.get_poll(ctx.session, ctx.cluster, int(poll_id))
+    item = store.get_poll(ctx.session, ctx.cluster, poll_id)
     if item is None:
-        ctx.reply("No poll {id} in your cluster.", id=poll_id[:9])
+        ctx.reply("No poll {id} in your cluster.", id=poll_id)
         return
     rnd = store.latest_round(ctx.session, item)
     if rnd is None:
