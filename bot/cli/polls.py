@@ -11,6 +11,7 @@ import argparse
 import csv
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from storage import polls as store
 from storage.db import session_scope, utcnow
 from storage.polls import Poll, PollError, PollRound, Schedule
 
+START_GRACE = timedelta(days=1)  # as far back as storage.polls.schedule_poll takes a start
 # Why the poll rules refused, by code, as the terminal says it.
 REASONS = {
     "no_questions": "a poll needs at least one question",
@@ -71,6 +73,18 @@ def _option(read: Callable[[str], int], name: str) -> Callable[[str], int]:
 def _count(text: str) -> int:
     """A whole number of days, hours or months, 0 included: 3, or 1 000."""
     return parse.quantity(text, whole=True) // parse.QTY_SCALE
+
+
+def _start(text: str, tz: str) -> datetime:
+    """The first round's moment as the parser reads it; a date written in full may lie up to a day back
+    (the poll rules open such a round at once), so an operator can start a round that is due now."""
+    now = utcnow()
+    try:
+        return parse.moment(text, tz, now)
+    except ParseError as exc:
+        if exc.code != "past":
+            raise
+        return parse.moment(text, tz, now - START_GRACE)
 
 
 def _counted(count: int, noun: str) -> str:
@@ -158,7 +172,7 @@ def _cli_schedule(args, cli) -> None:
         if item is None:
             raise CliError(f"no poll {args.id} in {cluster.code}")
         try:
-            start = parse.moment(args.start, cluster.timezone, utcnow())
+            start = _start(args.start, cluster.timezone)
         except ParseError as exc:
             raise CliError(f"schedule refused: --start {args.start!r}: {_words(exc)}") from exc
         local = start.astimezone(ZoneInfo(cluster.timezone)).replace(tzinfo=None)
