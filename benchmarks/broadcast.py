@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 from sqlmodel import func, select
 
-from benchmarks.common import add_common_arguments, write_result
+from benchmarks.common import add_common_arguments, new_cluster, write_result
 from benchmarks.large import Data, grow
 from bot.config import Settings
 from bot.handlers.broadcasts import send
 from storage import broadcasts
-from storage.clusters import Cluster, create_cluster
-from storage.db import make_engine, migrate, session_scope
+from storage.clusters import Cluster
+from storage.db import session_scope
 from storage.messages import OutboundMessage
 from tests.fakes import FakeTwilio
 from tests.fakes import server as fake_server
@@ -56,13 +54,7 @@ def statuses(db, batch: str) -> Counter:
 def run(args) -> dict:
     members = args.members or (500 if args.quick else 10_000)
     rate = args.rate or (100.0 if args.quick else 200.0)
-    workdir = Path(tempfile.mkdtemp(prefix="clusterbot-broadcast-"))
-    url = f"sqlite:///{workdir / 'broadcast.db'}"
-    db = make_engine(url)
-    migrate(db)
-    with session_scope(db) as s:
-        cluster = create_cluster(s, "Kilimanjaro Growers", "KILI", language="en", currency="TZS",
-                                 timezone="Africa/Dar_es_Salaam", region="TZ")
+    db, cluster, workdir, url = new_cluster("broadcast")
     data = Data(db, cluster)
     grow(data, members)
     batch, queue_s = queue_broadcast(db, cluster)

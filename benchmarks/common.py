@@ -6,7 +6,13 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 from pathlib import Path
+
+from sqlalchemy import Engine
+
+from storage.clusters import Cluster, create_cluster
+from storage.db import make_engine, migrate, session_scope
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -68,3 +74,16 @@ def write_result(name: str, data: dict, args) -> Path:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print(f"written {path}")
     return path
+
+
+def new_cluster(name: str, database_url: str | None = None) -> tuple[Engine, Cluster, Path, str]:
+    """A migrated database (a new SQLite file unless `database_url` names an empty one) holding one
+    Tanzanian cluster; returns the engine, the cluster, the work directory and the database URL."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"clusterbot-{name}-"))
+    url = database_url or f"sqlite:///{workdir / f'{name}.db'}"
+    db = make_engine(url)
+    migrate(db)
+    with session_scope(db) as s:
+        cluster = create_cluster(s, "Kilimanjaro Growers", "KILI", language="en", currency="TZS",
+                                 timezone="Africa/Dar_es_Salaam", region="TZ")
+    return db, cluster, workdir, url

@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -36,10 +35,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from benchmarks.common import add_common_arguments, peak_rss_mb, write_result
+from benchmarks.common import add_common_arguments, new_cluster, peak_rss_mb, write_result
 from benchmarks.large import TERMS, Data, grow, phone, prepare
-from storage.clusters import create_cluster
-from storage.db import make_engine, migrate, session_scope
+from storage.db import session_scope
 from storage.messages import InboundMessage
 
 PATH = "/webhooks/twilio/sms"
@@ -201,13 +199,7 @@ def load(url: str, pairs: list[tuple[str, str]], requests_file: Path, args) -> d
 
 def run(args) -> dict:
     members = 1_000 if args.quick else 10_000
-    workdir = Path(tempfile.mkdtemp(prefix="clusterbot-inbound-"))
-    url = f"sqlite:///{workdir / 'inbound.db'}"
-    db = make_engine(url)
-    migrate(db)
-    with session_scope(db) as s:
-        cluster = create_cluster(s, "Kilimanjaro Growers", "KILI", language="en", currency="TZS",
-                                 timezone="Africa/Dar_es_Salaam", region="TZ")
+    db, cluster, workdir, url = new_cluster("inbound")
     data = Data(db, cluster)
     prepare(data)
     grow(data, members)

@@ -21,18 +21,17 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
-from benchmarks.common import add_common_arguments, latency_ms, write_result
+from benchmarks.common import add_common_arguments, latency_ms, new_cluster, write_result
 from bot.config import Settings
 from bot.engine import Inbound, receive
-from storage.clusters import Cluster, create_cluster
-from storage.db import make_engine, migrate, session_scope, utcnow
+from storage.clusters import Cluster
+from storage.db import session_scope, utcnow
+from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member
 
 LEDGER, RSVPS, RESPONSES = 10, 2, 1  # rows per member
@@ -212,15 +211,17 @@ def latencies(data: Data, settings: Settings, samples: int) -> dict[str, dict]:
     """Each command `samples` times from random members, in random order, after a warm-up."""
     rng = random.Random(data.members)
     plan = [(c, rng.randrange(data.members)) for c in COMMANDS for _ in range(samples)]
+    glossary = GlossaryIndex()  # one per process, as the web app keeps it
     for command, i in plan[:: max(1, len(plan) // 30)]:
-        receive(data.db, settings, Inbound("sms", phone(i), message(data, command, i), f"W{next(_sids)}"))
+        receive(data.db, settings, Inbound("sms", phone(i), message(data, command, i), f"W{next(_sids)}"),
+                glossary=glossary)
     rng.shuffle(plan)
     times: dict[str, list[float]] = {c: [] for c in COMMANDS}
     replies: dict[str, str] = {}
     for command, i in plan:
         inbound = Inbound("sms", phone(i), message(data, command, i), f"L{next(_sids)}")
         start = time.perf_counter()
-        outcome = receive(data.db, settings, inbound, reply_status="sent")
+        outcome = receive(data.db, settings, inbound, reply_status="sent", glossary=glossary)
         times[command].append(time.perf_counter() - start)
         replies.setdefault(command, outcome.replies[0].text if outcome.replies else "")
     return {c: {**latency_ms(times[c]), "example_reply": replies.get(c, "")} for c in COMMANDS}
@@ -278,14 +279,8 @@ def export_members(settings: Settings, code: str) -> dict[str, object]:
 def run(args) -> dict:
     scales = (500, 5_000) if args.quick else (10_000, 100_000)
     samples = args.samples or (20 if args.quick else 300)
-    workdir = Path(tempfile.mkdtemp(prefix="clusterbot-large-"))
-    url = args.database_url or f"sqlite:///{workdir / 'large.db'}"
-    db = make_engine(url)
-    migrate(db)
+    db, cluster, workdir, url = new_cluster("large", args.database_url)
     settings = Settings(database_url=url, simulator=True)
-    with session_scope(db) as s:
-        cluster = create_cluster(s, "Kilimanjaro Growers", "KILI", language="en", currency="TZS",
-                                 timezone="Africa/Dar_es_Salaam", region="TZ")
     data = Data(db, cluster)
     prepare(data)
     figures: dict[str, dict] = {}

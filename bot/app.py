@@ -25,6 +25,7 @@ from bot.channels import simulator, telegram, twilio_sms
 from bot.config import Settings
 from bot.dispatch import silence_address
 from storage.db import make_engine, session_scope
+from storage.glossary import GlossaryIndex
 from storage.members import normalise_phone
 from storage.messages import OutboundMessage, mark_status
 
@@ -36,6 +37,7 @@ MAX_BODY = 64 * 1024
 def create_app(settings: Settings, db: Engine | None = None, workers=None) -> Starlette:
     """`workers` (a callable returning a stop function) starts the dispatcher and scheduler with the app."""
     db = db or make_engine(settings.database_url)
+    glossary = GlossaryIndex()  # one per process, beside the engine: handlers get it in their Ctx
 
     @asynccontextmanager
     async def lifespan(app):
@@ -78,7 +80,8 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         inbound = twilio_sms.inbound_from_form(form, settings)
         if inbound is None:
             return Response("missing From or MessageSid", status_code=400)
-        outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent")
+        outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent",
+                                          glossary=glossary)
         wake_dispatcher(request)
         return Response(twilio_sms.twiml([r.text for r in outcome.replies]), media_type="application/xml")
 
@@ -115,7 +118,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             return Response("malformed JSON", status_code=400)
         inbound = telegram.inbound_from_update(data)
         if inbound is not None:
-            await run_in_threadpool(bot_engine.receive, db, settings, inbound)
+            await run_in_threadpool(bot_engine.receive, db, settings, inbound, glossary=glossary)
             wake_dispatcher(request)
         return JSONResponse(telegram.webhook_answer(data))
 
@@ -141,7 +144,8 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             return JSONResponse({"error": "from must be a valid phone number"}, status_code=400)
         inbound = bot_engine.Inbound(channel="sms", address=phone, text=body[:64 * 1024],
                                      provider_id=simulator.provider_id())
-        outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent")
+        outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent",
+                                          glossary=glossary)
         return JSONResponse({"replies": [r.text for r in outcome.replies], "from": phone})
 
     async def simulator_inbox(request: Request) -> Response:

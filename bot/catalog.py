@@ -8,6 +8,11 @@ Each message belongs to a domain catalog named after the module it comes from: t
 context, channels, registration, account, choices...) is `messages.po`; any other module, such as
 `bot/handlers/savings.py` or `bot/dashboard.py`, has its own (`savings.po`, `dashboard.po`).
 
+The web pages' words are found apart (`extract_pages`): Jinja2's extractor reads the templates in
+`bot/templates/<domain>/` (`_`, `gettext`, `ngettext`), and `P_` marks a page sentence kept in Python. They
+go in their domain's catalog too, but are checked against that catalog alone, since the pages load it alone
+(`i18n.domain_translations`), and they are not SMS: no segment budget applies.
+
     python -m bot.catalog update   # rewrite bot/locales/templates/<domain>.pot, list what is missing
     python -m bot.catalog check    # only list what is missing; exit status 1 if anything is
     python -m bot.catalog keywords # the README's table of every command's keywords, as Markdown
@@ -15,6 +20,7 @@ context, channels, registration, account, choices...) is `messages.po`; any othe
 
 from __future__ import annotations
 
+import re
 import string
 import sys
 from collections.abc import Iterable
@@ -32,10 +38,14 @@ from bot.router import keyword_table
 BOT_DIR = Path(__file__).parent
 PROJECT_DIR = BOT_DIR.parent
 TEMPLATES_DIR = LOCALES_DIR / "templates"
+PAGE_TEMPLATES_DIR = BOT_DIR / "templates"
 KEYWORDS = {"reply": (1,), "t": (1,), "notify": (3,), "N_": (1,), "translate": (2,), "NP_": (1, 2)}
+PAGE_KEYWORDS = {"P_": (1,)}
+JINJA = "jinja2.ext:babel_extract"
+PAGE_FORMAT = re.compile(r"%\((\w+)\)")
 FOUNDATION = "messages"
 FOUNDATION_MODULES = frozenset({
-    "__init__", "app", "catalog", "cli", "config", "context", "dispatch", "engine", "i18n", "logsafe", "money",
+    "__init__", "app", "catalog", "cli", "config", "context", "dispatch", "engine", "i18n", "logsafe",
     "outbox", "router", "runtime", "scheduler", "sms", "tables", "registration", "account", "choices",
 })
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
@@ -48,7 +58,7 @@ class Message:
     msgid: str
     domain: str
     locations: list[tuple[str, int]]
-    plural: str = ""  # the English plural of a counted message (NP_), else empty
+    plural: str = ""  # the English plural of a counted message (NP_, or ngettext on a page), else empty
 
     @property
     def placeholders(self) -> frozenset[str]:
@@ -60,8 +70,8 @@ class Message:
         return Plural(self.msgid, self.plural) if self.plural else self.msgid
 
     def english(self, count: int) -> str:
-        """The English text for `count`: a counted message's plural for any count but 1, else the msgid."""
-        return self.plural if self.plural and count != 1 else self.msgid
+        """The English text `count` picks: the singular or the plural of a counted message."""
+        return self.key.english(count) if self.plural else self.msgid
 
 
 def domain_of(path: Path, root: Path = BOT_DIR) -> str:
@@ -82,7 +92,7 @@ def extract(root: Path = BOT_DIR) -> dict[str, Message]:
     """{msgid: Message} for every message in the code; a msgid used in two modules keeps its first domain."""
     found: dict[str, Message] = {}
     for path in source_files(root):
-        where = path.relative_to(PROJECT_DIR).as_posix() if path.is_relative_to(PROJECT_DIR) else str(path)
+        where = _where(path)
         for lineno, msgid, _comments, _context in extract_from_file("python", path, keywords=KEYWORDS):
             plural = ""
             if isinstance(msgid, tuple) and len(msgid) == 2 and all(isinstance(m, str) for m in msgid):
@@ -92,6 +102,76 @@ def extract(root: Path = BOT_DIR) -> dict[str, Message]:
             entry = found.setdefault(msgid, Message(msgid, domain_of(path, root), [], plural))
             entry.locations.append((where, lineno))
     return found
+
+
+def _where(path: Path) -> str:
+    return path.relative_to(PROJECT_DIR).as_posix() if path.is_relative_to(PROJECT_DIR) else str(path)
+
+
+def extract_pages(root: Path = BOT_DIR) -> dict[str, Message]:
+    """{msgid: Message} for every sentence of the web pages: each template in `templates/<domain>/` belongs
+    to that domain; a `P_()` string in a module to the module's domain. A plural keeps its English plural."""
+    sources = [(path, "python", PAGE_KEYWORDS, domain_of(path, root)) for path in source_files(root)]
+    sources += [(path, JINJA, None, path.parent.name)
+                for path in sorted((root / "templates").glob("*/*.html"))]
+    found: dict[str, Message] = {}
+    for path, method, keywords, domain in sources:
+        options = {"extensions": "jinja2.ext.i18n"} if method == JINJA else None
+        extra = {"keywords": keywords} if keywords else {}
+        for lineno, msgid, _comments, _context in extract_from_file(method, path, options=options, **extra):
+            singular, plural = (msgid[0], msgid[1]) if isinstance(msgid, tuple) else (msgid, "")
+            if not isinstance(singular, str) or not singular:
+                continue
+            entry = found.setdefault(singular, Message(singular, domain, [], plural or ""))
+            entry.locations.append((_where(path), lineno))
+    return found
+
+
+def domain_catalog(lang: str, domain: str) -> dict[str, tuple[str, ...]]:
+    """{msgid: translated forms} of one domain's catalog; fuzzy or partly translated entries do not count."""
+    path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    found = {}
+    for message in catalog:
+        msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        if msgid and not message.fuzzy and len(forms) == (catalog.num_plurals if message.pluralizable else 1) \
+                and all(forms):
+            found[msgid] = forms
+    return found
+
+
+def missing_pages(messages: dict[str, Message], lang: str) -> dict[str, list[str]]:
+    """{domain: [msgids]} of page messages without a full translation in their own domain's catalog."""
+    gaps: dict[str, list[str]] = {}
+    have = {domain: domain_catalog(lang, domain) for domain in {m.domain for m in messages.values()}}
+    for msgid, message in messages.items():
+        if msgid not in have[message.domain]:
+            gaps.setdefault(message.domain, []).append(msgid)
+    return gaps
+
+
+def mismatched_pages(messages: dict[str, Message], lang: str) -> list[str]:
+    """Page translations whose `%(name)s` placeholders differ from the msgid's, or that a stray `%` breaks."""
+    problems = []
+    for domain in sorted({m.domain for m in messages.values()}):
+        for msgid, forms in domain_catalog(lang, domain).items():
+            if msgid not in messages:
+                continue
+            expected = set(PAGE_FORMAT.findall(msgid))
+            for text in forms:
+                try:
+                    text % dict.fromkeys(expected, 1)
+                except (KeyError, ValueError, TypeError):
+                    problems.append(f"{lang}/{domain}.po: {text!r} does not format with {sorted(expected)}")
+                    continue
+                if set(PAGE_FORMAT.findall(text)) != expected and not messages[msgid].plural:
+                    problems.append(f"{lang}/{domain}.po: {msgid!r} has {sorted(PAGE_FORMAT.findall(text))}, "
+                                    f"expected {sorted(expected)}")
+    return problems
 
 
 def placeholders(text: str) -> frozenset[str]:
@@ -181,8 +261,10 @@ def write_templates(messages: dict[str, Message], directory: Path = TEMPLATES_DI
         for message in messages.values():
             if message.domain == domain:
                 flags = ("python-brace-format",) if message.placeholders else ()
-                msgid = (message.msgid, message.plural) if message.plural else message.msgid
-                template.add(msgid, locations=message.locations, flags=flags)
+                if PAGE_FORMAT.search(message.msgid):
+                    flags = ("python-format",)
+                template.add((message.msgid, message.plural) if message.plural else message.msgid,
+                             locations=message.locations, flags=flags)
         path = directory / f"{domain}.pot"
         with path.open("wb") as fh:
             write_po(fh, template, width=110, omit_header=False, sort_output=False, include_lineno=True)
@@ -190,8 +272,11 @@ def write_templates(messages: dict[str, Message], directory: Path = TEMPLATES_DI
     return written
 
 
-def report(messages: dict[str, Message], languages: Iterable[str] = TRANSLATED) -> tuple[str, bool]:
-    """The whole state of the catalogs as text, and whether anything needs a translator."""
+def report(messages: dict[str, Message], languages: Iterable[str] = TRANSLATED,
+           pages: dict[str, Message] | None = None) -> tuple[str, bool]:
+    """The whole state of the catalogs as text, and whether anything needs a translator (the web pages'
+    messages, if given, are checked against their own catalogs)."""
+    pages = pages or {}
     languages = list(languages)
     gaps = {lang: missing(messages, lang) for lang in languages}
     problems = [line for lang in languages for line in mismatched(messages, lang)]
@@ -201,11 +286,17 @@ def report(messages: dict[str, Message], languages: Iterable[str] = TRANSLATED) 
     if problems:
         lines.append("Placeholders that differ:")
         lines.extend("    " + p for p in problems)
+    page_gaps = {lang: g for lang in languages if (g := missing_pages(pages, lang))}
+    page_problems = [line for lang in languages for line in mismatched_pages(pages, lang)]
+    if pages:
+        lines.append(f"{len(pages)} messages in the web pages.")
+        lines.append(describe_missing(page_gaps) or "Every page message is translated in " + ", ".join(languages) + ".")
+        lines.extend("    " + p for p in page_problems)
     for lang in languages:
-        for stem, msgids in sorted(stale(messages, lang).items()):
+        for stem, msgids in sorted(stale({**pages, **messages}, lang).items()):
             lines.append(f"{lang}/{stem}.po has {len(msgids)} no longer used (harmless): "
                          + "; ".join(repr(m) for m in msgids))
-    return "\n".join(lines), any(gaps.values()) or bool(problems)
+    return "\n".join(lines), any(gaps.values()) or bool(problems) or bool(page_gaps) or bool(page_problems)
 
 
 WHO = {"anyone": "anyone", "member": "members (pending too)", "active": "members",
@@ -232,11 +323,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in ("update", "check"):
         print("usage: python -m bot.catalog update|check", file=sys.stderr)
         return 2
-    messages = extract()
+    messages, pages = extract(), extract_pages()
     if argv[0] == "update":
-        for path in write_templates(messages):
+        for path in write_templates({**pages, **messages}):
             print(f"wrote {path.relative_to(PROJECT_DIR)}")
-    text, incomplete = report(messages)
+    text, incomplete = report(messages, pages=pages)
     print(text)
     return 1 if incomplete else 0
 

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.i18n import N_
 from storage.clusters import Cluster
 from storage.db import utcnow
+from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member
 from storage.messages import Conversation
 
@@ -92,6 +93,7 @@ class Ctx:
     conversation: Conversation | None = None
     replies: list[Reply] = field(default_factory=list)
     table: CommandTable = field(default_factory=CommandTable)
+    glossary: GlossaryIndex = field(default_factory=GlossaryIndex)  # the process's, from whoever holds the engine
 
     @property
     def has_buttons(self) -> bool:

@@ -11,12 +11,16 @@ so a domain that is not installed yet simply shows nothing.
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +34,7 @@ from bot.logsafe import mask
 from storage import broadcasts as bstore
 from storage import dashboard_auth as auth
 from storage import kpis as kpi_store
+from storage import polls
 from storage.clusters import Cluster, find_by_code
 from storage.db import session_scope, utcnow
 from storage.members import Member, MemberError, decide, find_member, normalise_phone
@@ -37,6 +42,9 @@ from storage.messages import OutboundMessage
 from storage.models import export_registry
 
 COOKIE = "cb_dash"
+LANG_COOKIE = "cb_lang"  # the language chosen on the page, for this browser session; wins over the member record
+DOMAIN = "dashboard"  # the gettext domain of the pages: bot/locales/<lang>/LC_MESSAGES/dashboard.po
+TEMPLATES = Path(__file__).parent / "templates" / "dashboard"
 LOGIN_KIND = "login"  # the outbox kind of login codes: never shown to the other admins of the cluster
 MAX_FORM = 8 * 1024
 PAGE_ROWS = 200
@@ -49,148 +57,173 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
+
+
+def P_(msgid: str) -> str:
+    """Marks a sentence of the pages for the dashboard catalog; the template translates it when shown.
+
+    Not N_: that marks SMS messages, which are held to the one-segment budget; page text is not.
+    """
+    return msgid
+
+
 KPI_LABELS = {
-    "committed": ("Committed members", "at least 80 % of participants"),
-    "industry": ("Firms and farms among committed", "more than 70 %, and at least one academia member"),
-    "contact": ("Personal contact, last 12 months", "more than 40 % (60 % for excellence)"),
-    "joint": ("Joint activities, last 12 months", "more than 30 % (events attended, joint purchases)"),
-    "women": ("Women among participants", ""),
-    "engaged": ("Wrote to the bot, last 90 days", ""),
-    "poll_response": ("Poll response rate", ""),
-    "satisfaction": ("Satisfaction in polls", ""),
-    "savings": ("Savings held", ""),
-    "loans_outstanding": ("Loans outstanding", ""),
-    "purchase_savings": ("Saved by joint purchases, last 12 months", ""),
+    "committed": (P_("Committed members"), P_("at least 80 %% of participants")),
+    "industry": (P_("Firms and farms among committed"), P_("more than 70 %%, and at least one academia member")),
+    "contact": (P_("Personal contact, last 12 months"), P_("more than 40 %% (60 %% for excellence)")),
+    "joint": (P_("Joint activities, last 12 months"), P_("more than 30 %% (events attended, joint purchases)")),
+    "women": (P_("Women among participants"), ""),
+    "engaged": (P_("Wrote to the bot, last 90 days"), ""),
+    "poll_response": (P_("Poll response rate"), ""),
+    "satisfaction": (P_("Satisfaction in polls"), ""),
+    "savings": (P_("Savings held"), ""),
+    "loans_outstanding": (P_("Loans outstanding"), ""),
+    "purchase_savings": (P_("Saved by joint purchases, last 12 months"), ""),
 }
-PAGES = (("", "Overview"), ("members", "Members"), ("events", "Events"), ("purchases", "Purchases"),
-         ("savings", "Savings"), ("polls", "Polls"), ("outbox", "Outbox"))
+MONEY_KPIS = ("savings", "loans_outstanding", "purchase_savings")
+PAGES = (("", P_("Overview")), ("members", P_("Members")), ("events", P_("Events")), ("purchases", P_("Purchases")),
+         ("savings", P_("Savings")), ("polls", P_("Polls")), ("outbox", P_("Outbox")))
 DOMAIN_KINDS = {"events": ("events", "rsvps"), "purchases": ("purchases", "pledges"),
                 "savings": ("loans", "ledger"), "polls": ("polls",)}
-CSS = """body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#1a202c;background:#f7fafc}
-header{background:#234e52;color:#fff;padding:.5em 1em}header a{color:#fff;margin-right:.8em}
-main{padding:1em;max-width:70em}table{border-collapse:collapse;background:#fff;width:100%;margin:.5em 0}
-td,th{border:1px solid #cbd5e0;padding:.25em .5em;text-align:left;vertical-align:top}
-.ok{color:#22543d;font-weight:bold}.low{color:#9b2c2c;font-weight:bold}.muted{color:#718096}
-form.inline{display:inline}button{padding:.2em .6em}.cards{display:flex;flex-wrap:wrap;gap:.5em}
-.card{background:#fff;border:1px solid #cbd5e0;padding:.5em;min-width:14em}input,select{max-width:12em}
-.flash{background:#fefcbf;padding:.5em;border:1px solid #d69e2e}"""
+KIND_TITLES = {"events": P_("Events"), "rsvps": P_("Rsvps"), "purchases": P_("Purchases"), "pledges": P_("Pledges"),
+               "loans": P_("Loans"), "ledger": P_("Ledger"), "polls": P_("Polls")}
+# A member's coded fields as the facilitator reads them; the words registration uses, in the same catalog.
+LABELS = {
+    "status": {"pending": P_("waiting for approval"), "active": P_("active"), "rejected": P_("not accepted"),
+               "left": P_("left")},
+    "gender": {"female": P_("Woman"), "male": P_("Man"), "other": P_("Other")},
+    "role": {"firm": P_("Firm or farm"), "government": P_("Government"), "academia": P_("Academia"),
+             "support": P_("Support organisation")},
+}
+REFUSED, NOT_FOUND = P_("Refused"), P_("Not found")
+FORM_EXPIRED = P_("This form has expired or did not come from this dashboard. Nothing was changed. "
+                  "Go back, reload the page and try again.")
 
 
-def esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+class CompactLoader(FileSystemLoader):
+    """Templates with each line's indentation and line break taken out before compiling, so they can be
+    laid out for reading while the pages stay small: a space that matters is written as {{ " " }}."""
+
+    def get_source(self, environment: Environment, template: str):
+        source, filename, uptodate = super().get_source(environment, template)
+        return "".join(line.strip() for line in source.splitlines()), filename, uptodate
+
+
+@cache
+def environment(lang: str) -> Environment:
+    """One Jinja2 environment per language, built once: autoescaping on, the dashboard catalog installed.
+
+    Per language rather than per request, because installing translations changes the environment and
+    requests run in worker threads at the same time.
+    """
+    env = Environment(loader=CompactLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.domain_translations(DOMAIN, lang), newstyle=True)
+    env.globals.update(pages=PAGES, languages=tuple(i18n.LANGUAGE_NAMES.items()), LABELS=LABELS)
+    return env
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Numbers, money and moments in the reader's language and the cluster's country and timezone."""
+
+    lang: str
+    region: str = ""
+    tz: str = "UTC"
+
+    def number(self, value) -> str:
+        return i18n.format_number(value, self.lang, self.region)
+
+    def money(self, minor: int, currency: str) -> str:
+        return i18n.format_money(minor, currency, self.lang, self.region)
+
+    def moment(self, when: datetime) -> str:
+        return i18n.format_timestamp(when, self.lang, self.tz, self.region)
+
+
+def render(template: str, lang: str, *, status: int = 200, cluster: Cluster | None = None,
+           member: Member | None = None, csrf: str = "", here: str = "", **context) -> HTMLResponse:
+    """A page in the reader's language. `here` is where the language switch comes back to (none: no switch)."""
+    formats = Formats(lang, cluster.region, cluster.timezone) if cluster else Formats(lang)
+    text = environment(lang).get_template(template).render(
+        lang=lang, cluster=cluster, member=member, csrf=csrf, here=here, f=formats, **context)
+    return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
+
+
+def message(lang: str, heading: str, text: str, *, status: int, **context) -> HTMLResponse:
+    """A page that only says something (refused, not found): both msgids are marked with P_ by the caller."""
+    return render("message.html", lang, heading=heading, text=text, status=status, **context)
 
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f} %"
 
 
-def page(title: str, body: str, *, cluster: Cluster | None = None, member: Member | None = None,
-         csrf: str = "", status: int = 200) -> HTMLResponse:
-    nav = ""
-    if cluster is not None:
-        base = f"/dashboard/c/{esc(cluster.code)}"
-        links = "".join(f'<a href="{base}/{slug}">{label}</a>' for slug, label in PAGES)
-        nav = (f"<header><strong>{esc(cluster.name)}</strong> · {links}"
-               f'<form class="inline" method="post" action="/dashboard/logout">'
-               f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button>Log out</button></form>'
-               f'<span class="muted"> {esc(member.name if member else "")}</span></header>')
-    text = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{esc(title)} – clusterbot'
-            f"</title><style>{CSS}</style></head><body>{nav}<main><h1>{esc(title)}</h1>{body}</main></body></html>")
-    return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
+def _charts():
+    return environment("en").get_template("charts.html").module
 
 
-def table(columns: list[str], rows: list[list], empty: str = "Nothing yet.") -> str:
-    if not rows:
-        return f'<p class="muted">{esc(empty)}</p>'
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def bar(value: float | None, threshold: float | None, width: int = 160) -> str:
+def bar(value: float | None, threshold: float | None, width: int = 160) -> dict | None:
     """A share as a bar with the threshold marked: readable at a glance, a few hundred bytes."""
     if value is None:
-        return ""
-    filled = round(min(max(value, 0), 1) * width)
-    mark = "" if threshold is None else (f'<line x1="{round(threshold * width)}" x2="{round(threshold * width)}" '
-                                         f'y1="0" y2="14" stroke="#1a202c" stroke-width="2"/>')
-    return (f'<svg width="{width}" height="14" role="img" aria-label="{_pct(value)}">'
-            f'<rect width="{width}" height="14" fill="#e2e8f0"/><rect width="{filled}" height="14" '
-            f'fill="#3182ce"/>{mark}</svg>')
+        return None
+    return {"width": width, "filled": round(min(max(value, 0), 1) * width), "label": _pct(value),
+            "mark": None if threshold is None else round(threshold * width)}
 
 
-def distribution_chart(options: list[str], counts: list[int]) -> str:
+def distribution_chart(options: list[str], counts: list[int], number: Callable = str) -> Markup:
     """Horizontal bars, one per answer option, with count and share."""
     total = sum(counts) or 1
     row_h, label_w, bar_w = 22, 150, 220
-    parts = []
-    for i, (label, count) in enumerate(zip(options, counts, strict=False)):
-        y = i * row_h
-        width = round(count / total * bar_w)
-        parts.append(f'<text x="0" y="{y + 15}" font-size="13">{esc(label[:22])}</text>'
-                     f'<rect x="{label_w}" y="{y + 3}" width="{width}" height="16" fill="{PALETTE[i % 8]}"/>'
-                     f'<text x="{label_w + width + 4}" y="{y + 15}" font-size="12">{count} '
-                     f'({count * 100 // total} %)</text>')
-    height = max(len(options), 1) * row_h
-    return (f'<svg class="chart" width="{label_w + bar_w + 80}" height="{height}" role="img" '
-            f'aria-label="distribution">{"".join(parts)}</svg>')
+    rows = [{"y": i * row_h, "x": label_w, "label": label[:22], "width": round(count / total * bar_w),
+             "colour": PALETTE[i % 8], "count": number(count), "share": count * 100 // total}
+            for i, (label, count) in enumerate(zip(options, counts, strict=False))]
+    return _charts().distribution(rows, label_w + bar_w + 80, max(len(options), 1) * row_h)
 
 
-def trend_chart(options: list[str], rounds: list[dict]) -> str:
+def trend_chart(options: list[str], rounds: list[dict]) -> Markup:
     """Each option's share of answers across rounds: one line per option, rounds left to right."""
     w, h, pad = 360, 140, 24
     step = (w - 2 * pad) / max(len(rounds) - 1, 1)
-    lines, legend = [], []
+    lines = []
     for i, label in enumerate(options):
         points = []
         for j, rnd in enumerate(rounds):
             counts = rnd.get("counts", [])
-            total = sum(counts) or 1
-            share = (counts[i] if i < len(counts) else 0) / total
+            share = (counts[i] if i < len(counts) else 0) / (sum(counts) or 1)
             points.append(f"{pad + j * step:.0f},{h - pad - share * (h - 2 * pad):.0f}")
-        lines.append(f'<polyline fill="none" stroke="{PALETTE[i % 8]}" stroke-width="2" '
-                     f'points="{" ".join(points)}"/>')
-        legend.append(f'<span style="color:{PALETTE[i % 8]}">■ {esc(label)}</span>')
-    labels = "".join(f'<text x="{pad + j * step:.0f}" y="{h - 6}" font-size="11" text-anchor="middle">'
-                     f'{esc(str(r.get("label", j + 1))[:12])}</text>' for j, r in enumerate(rounds))
-    axis = (f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#a0aec0"/>'
-            f'<text x="2" y="{pad}" font-size="10">100 %</text>')
-    return (f'<svg class="chart trend" width="{w}" height="{h}" role="img" aria-label="trend">{axis}'
-            f'{"".join(lines)}{labels}</svg><div>{" ".join(legend)}</div>')
+        lines.append({"colour": PALETTE[i % 8], "points": " ".join(points), "label": label})
+    labels = [(f"{pad + j * step:.0f}", str(r.get("label", j + 1))[:12]) for j, r in enumerate(rounds)]
+    return _charts().trend(lines, labels, w, h, pad)
 
 
-def poll_charts(data: list[dict]) -> str:
-    """Polls as the polls domain gives them: each question's distribution in the last round, then the trend."""
-    if not data:
-        return '<p class="muted">No polls yet.</p>'
-    out = []
+def poll_charts(data: list[dict], lang: str, formats: Formats) -> list[dict]:
+    """Polls as the polls domain gives them, ready for the page: each question's distribution in the last
+    round, then the trend. A round without a label of its own is named in the reader's language."""
+    translations = i18n.domain_translations(DOMAIN, lang)
+    yes_no = [translations.gettext(P_("Yes")), translations.gettext(P_("No"))]
+    found = []
     for poll in data:
-        out.append(f"<h2>{esc(poll.get('title', ''))}</h2>")
+        questions = []
         for q in poll.get("questions", []):
-            rounds = q.get("rounds") or []
-            options = [str(o) for o in q.get("options", [])]
-            out.append(f"<h3>{esc(q.get('text', ''))}</h3>")
-            if not rounds:
-                out.append('<p class="muted">No answers yet.</p>')
-                continue
-            latest = rounds[-1]
-            out.append(f"<p class=muted>{esc(latest.get('label', ''))}: {sum(latest.get('counts', []))} "
-                       f"answers</p>{distribution_chart(options, latest.get('counts', []))}")
-            if len(rounds) > 1:
-                out.append(f"<h4>Trend between rounds</h4>{trend_chart(options, rounds)}")
-    return "".join(out)
+            rounds = [dict(r, label=r.get("label") or translations.gettext(P_("Round %(number)s"))
+                           % {"number": formats.number(r["number"])}) for r in q.get("rounds") or []]
+            options = yes_no if q.get("kind") == "yesno" else [str(o) for o in q.get("options", [])]
+            entry = {"text": q.get("text", ""), "answers": None}
+            if rounds:
+                latest = rounds[-1]
+                entry.update(round=latest["label"], answers=sum(latest.get("counts", [])),
+                             distribution=distribution_chart(options, latest.get("counts", []), formats.number),
+                             trend=trend_chart(options, rounds) if len(rounds) > 1 else None)
+            questions.append(entry)
+        found.append({"title": poll.get("title", ""), "questions": questions})
+    return found
 
 
 def poll_data(session: Session, cluster: Cluster) -> list[dict]:
     """Each poll's questions with the count of every answer per round, oldest round first (text answers
-    are left out: a chart of free text means nothing, and they may name people)."""
-    try:
-        from storage import polls
-    except ImportError:
-        return []
-    if not hasattr(polls, "round_results"):
-        return []
+    are left out: a chart of free text means nothing, and they may name people). Rounds carry their number
+    and yes/no questions their kind, so the page can word both in the reader's language."""
     found = []
     for poll in sorted(polls.cluster_polls(session, cluster), key=lambda p: p.id):
         results = [(rnd, polls.round_results(session, rnd)) for rnd in polls.rounds(session, poll)]
@@ -200,19 +233,19 @@ def poll_data(session: Session, cluster: Cluster) -> list[dict]:
                 continue
             low, high = q.scale
             values = list(range(low, high + 1))
-            labels = q.options_in("en") if q.kind == "choice" else (
-                ["Yes", "No"] if q.kind == "yesno" else [str(v) for v in values])
+            labels = q.options_in("en") if q.kind == "choice" else [str(v) for v in values]
             rounds = []
             for rnd, result in results:
                 answer = result.by_position().get(q.position)
                 counts = [answer.distribution.get(v, 0) for v in values] if answer else [0] * len(values)
-                rounds.append({"label": f"Round {rnd.number}", "counts": counts})
-            questions.append({"text": q.text_in("en"), "options": labels, "rounds": rounds})
+                rounds.append({"number": rnd.number, "counts": counts})
+            questions.append({"text": q.text_in("en"), "kind": q.kind, "options": labels, "rounds": rounds})
         found.append({"title": poll.title, "questions": questions})
     return found
 
 
-def _export_rows(session: Session, cluster: Cluster, kind: str, limit: int = PAGE_ROWS) -> tuple[list, list]:
+def _export_rows(session: Session, cluster: Cluster, kind: str, formats: Formats,
+                 limit: int = PAGE_ROWS) -> tuple[list, list]:
     """A domain's export rows as table cells; amounts kept in minor units (columns `*_minor`) are shown as
     money, since a treasurer reading 10000000 for TSh 100,000 would be off by a factor of a hundred."""
     exporter = export_registry().get(kind)
@@ -223,15 +256,23 @@ def _export_rows(session: Session, cluster: Cluster, kind: str, limit: int = PAG
     where = columns.index("currency") if "currency" in columns else None
     found = []
     for row in rows:
-        cells = list(row)
+        cells = ["" if v is None else v for v in row]
         currency = cells[where] if where is not None and cells[where] else cluster.currency
         for i in money:
             if isinstance(cells[i], int):
-                cells[i] = i18n.format_money(cells[i], currency, "en", cluster.region)
-        found.append([esc(v) for v in cells])
+                cells[i] = formats.money(cells[i], currency)
+        found.append(cells)
         if len(found) >= limit:
             break
     return [c.removesuffix("_minor") for c in columns], found
+
+
+def local_path(target: str) -> str:
+    """Where a language change goes back to: a dashboard page of ours, never another site."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith("/dashboard"):
+        return "/dashboard"
+    return target
 
 
 class Dashboard:
@@ -262,6 +303,19 @@ class Dashboard:
     def who(self, session: Session, request: Request) -> Member | None:
         return auth.session_member(session, request.cookies.get(COOKIE, ""), utcnow())
 
+    @staticmethod
+    def language(request: Request, member: Member | None = None) -> str:
+        """The language chosen on the page this session, else the facilitator's own (their member record)."""
+        for lang in (request.cookies.get(LANG_COOKIE, ""), member.language if member else ""):
+            if lang in i18n.LANGUAGES:
+                return lang
+        return "en"
+
+    @staticmethod
+    def here(request: Request) -> str:
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+
     def allowed(self, session: Session, member: Member, code: str) -> Cluster | None:
         """The cluster named in the URL, only if this facilitator is an active admin of it."""
         cluster = find_by_code(session, code)
@@ -275,28 +329,34 @@ class Dashboard:
             return cluster
         return None
 
-    def guarded(self, render: Callable, *, post: bool = False):
-        """Wrap a cluster page: login, cluster authorisation and (for POST) origin and CSRF checks."""
+    def guarded(self, show: Callable, *, post: bool = False):
+        """Wrap a cluster page: login, cluster authorisation and (for POST) origin and CSRF checks.
+
+        `show(session, request, page)` gets the request's `Page`: who is reading, which cluster, in which
+        language, and the CSRF token its forms carry.
+        """
 
         async def endpoint(request: Request) -> Response:
             form = await self.form(request) if post else {}
             token = request.cookies.get(COOKIE, "")
             if post and (form is None or not self.same_origin(request) or not auth.csrf_ok(token, form.get("csrf"))):
-                return page("Refused", "<p>This form has expired or did not come from this dashboard. "
-                            "Nothing was changed. Go back, reload the page and try again.</p>", status=403)
+                return message(self.language(request), REFUSED, FORM_EXPIRED, status=403)
 
             def work() -> Response:
                 with session_scope(self.db) as session:
                     member = self.who(session, request)
                     if member is None:
                         if post:
-                            return page("Refused", "<p>Please log in. Nothing was changed.</p>", status=403)
+                            return message(self.language(request), REFUSED,
+                                           P_("Please log in. Nothing was changed."), status=403)
                         return RedirectResponse("/dashboard", status_code=303)
+                    lang = self.language(request, member)
                     cluster = self.allowed(session, member, request.path_params["code"])
                     if cluster is None:
-                        return page("Refused", "<p>You are not a facilitator of this cluster. Nothing is shown "
-                                    "or changed.</p>", status=403)
-                    return render(session, request, member, cluster, form, auth.csrf_token(token))
+                        return message(lang, REFUSED, P_("You are not a facilitator of this cluster. Nothing is "
+                                                         "shown or changed."), status=403)
+                    page = Page(lang, member, cluster, auth.csrf_token(token), self.here(request))
+                    return show(session, request, page)
 
             return await run_in_threadpool(work)
 
@@ -314,25 +374,15 @@ class Dashboard:
 
         return await run_in_threadpool(work)
 
-    def login_page(self, request: Request, message: str = "", status: int = 200) -> Response:
-        flash = f'<p class="flash">{esc(message)}</p>' if message else ""
-        body = (f"{flash}<p>Facilitators and treasurers: enter your phone number. The bot will send you a "
-                f'one-time code.</p><form method="post" action="/dashboard/login"><label>Phone '
-                f'<input name="phone" type="tel" autocomplete="tel" required maxlength="32"></label> '
-                f"<button>Send me a code</button></form>")
-        response = page("Dashboard login", body, status=status)
+    def login_page(self, request: Request, notice: str = "", status: int = 200) -> Response:
+        response = render("login.html", self.language(request), notice=notice, status=status, here="/dashboard")
         if request.cookies.get(COOKIE):
             response.delete_cookie(COOKIE, path="/dashboard")
         return response
 
-    def code_page(self, phone: str, message: str = "", status: int = 200) -> Response:
-        flash = f'<p class="flash">{esc(message)}</p>' if message else ""
-        body = (f"{flash}<p>If {esc(phone)} belongs to a facilitator or treasurer, the bot has sent a code "
-                f'to it. It works for 10 minutes.</p><form method="post" action="/dashboard/verify">'
-                f'<input type="hidden" name="phone" value="{esc(phone)}"><label>Code <input name="code" '
-                f'inputmode="numeric" autocomplete="one-time-code" required maxlength="6"></label> '
-                f'<button>Log in</button></form><p><a href="/dashboard">Use another number</a></p>')
-        return page("Enter your code", body, status=status)
+    def code_page(self, request: Request, phone: str, notice: str = "", status: int = 200) -> Response:
+        """No language switch here: it would lose the number typed; the login page has one."""
+        return render("code.html", self.language(request), phone=phone, notice=notice, status=status)
 
     def _admins_for(self, session: Session, phone: str) -> list[Member]:
         return list(session.exec(select(Member).where(Member.phone == phone, Member.status == "active",
@@ -342,10 +392,10 @@ class Dashboard:
     async def login(self, request: Request) -> Response:
         form = await self.form(request)
         if form is None or not self.same_origin(request):
-            return self.login_page(request, "That request was refused.", status=400)
+            return self.login_page(request, P_("That request was refused."), status=400)
         phone = normalise_phone(form.get("phone", ""), self.settings.default_region)
         if phone is None:
-            return self.login_page(request, "That is not a valid phone number. Write it as +255712345678.",
+            return self.login_page(request, P_("That is not a valid phone number. Write it as +255712345678."),
                                    status=400)
 
         def work() -> None:
@@ -364,18 +414,18 @@ class Dashboard:
         dispatcher = getattr(request.app.state, "dispatcher", None)
         if dispatcher is not None:
             dispatcher.wake.set()
-        return self.code_page(phone)
+        return self.code_page(request, phone)
 
     async def verify(self, request: Request) -> Response:
         form = await self.form(request)
         if form is None or not self.same_origin(request):
-            return self.login_page(request, "That request was refused.", status=400)
+            return self.login_page(request, P_("That request was refused."), status=400)
         phone = normalise_phone(form.get("phone", ""), self.settings.default_region)
         code = form.get("code", "").strip()
         if phone is None:
-            return self.login_page(request, "That is not a valid phone number.", status=400)
+            return self.login_page(request, P_("That is not a valid phone number."), status=400)
         if not (code.isdecimal() and len(code) == 6):
-            return self.code_page(phone, "The code is the 6 digits the bot sent you.", status=400)
+            return self.code_page(request, phone, P_("The code is the 6 digits the bot sent you."), status=400)
 
         def work() -> str | None:
             with session_scope(self.db) as session:
@@ -389,8 +439,8 @@ class Dashboard:
 
         token = await run_in_threadpool(work)
         if token is None:
-            return self.code_page(phone, "That code is wrong or has expired. Ask for a new one if needed.",
-                                  status=400)
+            return self.code_page(request, phone, P_("That code is wrong or has expired. Ask for a new one if "
+                                                     "needed."), status=400)
         response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(COOKIE, token, max_age=int(auth.SESSION_TTL.total_seconds()), path="/dashboard",
                             httponly=True, samesite="strict", secure=self.secure)
@@ -400,7 +450,8 @@ class Dashboard:
         form = await self.form(request)
         token = request.cookies.get(COOKIE, "")
         if form is None or not auth.csrf_ok(token, form.get("csrf")):
-            return page("Refused", "<p>This form has expired. Nothing was changed.</p>", status=403)
+            return message(self.language(request), REFUSED, P_("This form has expired. Nothing was changed."),
+                           status=403)
 
         def work() -> None:
             with session_scope(self.db) as session:
@@ -409,35 +460,41 @@ class Dashboard:
         await run_in_threadpool(work)
         response = RedirectResponse("/dashboard", status_code=303)
         response.delete_cookie(COOKIE, path="/dashboard")
+        response.delete_cookie(LANG_COOKIE, path="/dashboard")  # the next person at this browser gets their own
+        return response
+
+    async def switch_language(self, request: Request) -> Response:
+        """The language buttons: a POST from our own pages, with the session's CSRF token once logged in."""
+        form = await self.form(request)
+        token = request.cookies.get(COOKIE, "")
+        lang = self.language(request)
+        if form is None or not self.same_origin(request) or token and not auth.csrf_ok(token, form.get("csrf")):
+            return message(lang, REFUSED, FORM_EXPIRED, status=403)
+        chosen = form.get("lang", "")
+        if chosen not in i18n.LANGUAGES:
+            return message(lang, REFUSED, P_("That language is not available. Nothing was changed."), status=400)
+        response = RedirectResponse(local_path(form.get("next", "")), status_code=303)
+        response.set_cookie(LANG_COOKIE, chosen, path="/dashboard", httponly=True, samesite="strict",
+                            secure=self.secure)
         return response
 
     # --- pages ---------------------------------------------------------------------------------------
-    def overview(self, session, request, member, cluster, form, csrf) -> Response:
-        now = utcnow()
-        rows = []
-        for k in kpi_store.compute(session, cluster, now):
+    def overview(self, session: Session, request: Request, page: Page) -> Response:
+        cluster, formats = page.cluster, page.formats
+        kpis = []
+        for k in kpi_store.compute(session, cluster, utcnow()):
             label, target = KPI_LABELS.get(k.key, (k.key, ""))
-            if k.amount is not None or k.key in ("savings", "loans_outstanding", "purchase_savings"):
-                value = "–" if k.amount is None else esc(i18n.format_money(k.amount, k.currency, "en", cluster.region))
-                rows.append([esc(label), value, "", "", '<span class="muted">–</span>'])
-                continue
-            counts = "" if k.numerator is None else f"{k.numerator} of {k.denominator}"
-            if k.academia is not None:
-                counts += f"; academia: {k.academia}"
-            state = {True: '<span class="ok">met</span>', False: '<span class="low">not met</span>',
-                     None: '<span class="muted">–</span>'}[k.met]
-            rows.append([esc(label), f"{_pct(k.value)} {bar(k.value, k.threshold)}", esc(counts), esc(target), state])
-        counts = kpi_store.members_count(session, cluster)
-        summary = ", ".join(f"{n} {esc(s)}" for s, n in sorted(counts.items())) or "no members yet"
-        exports = " · ".join(f'<a href="/dashboard/c/{esc(cluster.code)}/export/{esc(kind)}.csv">{esc(kind)}</a>'
-                             for kind in sorted(export_registry()))
-        body = (f"<p>Members: {summary}. Participants are active members other than facilitators.</p>"
-                + table(["KPI", "value", "count", "target", "status"], rows, "No members yet.")
-                + f'<h2>Exports</h2><p><a href="/dashboard/c/{esc(cluster.code)}/export/all.xlsx">Excel workbook '
-                f"(all kinds)</a> · CSV: {exports}</p>")
-        return page("Overview", body, cluster=cluster, member=member, csrf=csrf)
+            money = None
+            if k.amount is not None or k.key in MONEY_KPIS:
+                money = "–" if k.amount is None else formats.money(k.amount, k.currency)
+            kpis.append({"label": label, "target": target, "money": money, "share": _pct(k.value),
+                         "bar": bar(k.value, k.threshold), "numerator": k.numerator, "denominator": k.denominator,
+                         "academia": k.academia, "met": k.met})
+        counts = sorted(kpi_store.members_count(session, cluster).items())
+        return page.render("overview.html", kpis=kpis, counts=counts, kinds=sorted(export_registry()))
 
-    def members(self, session, request, member, cluster, form, csrf) -> Response:
+    def members(self, session: Session, request: Request, page: Page) -> Response:
+        cluster = page.cluster
         q = {k: request.query_params.get(k, "").strip()[:60] for k in
              ("q", "status", "sector", "location", "gender", "role")}
         stmt = select(Member).where(Member.cluster_id == cluster.id)
@@ -452,123 +509,94 @@ class Dashboard:
             stmt = stmt.where(func.lower(Member.name).like(like) | func.lower(Member.number).like(like)
                               | func.lower(Member.business).like(like) | Member.phone.like(like))
         found = list(session.exec(stmt.order_by(Member.status != "pending", Member.id).limit(PAGE_ROWS + 1)))
-        base = f"/dashboard/c/{esc(cluster.code)}/members"
-        rows = []
-        for m in found[:PAGE_ROWS]:
-            action = ""
-            if m.status == "pending" and member.admin_role == "facilitator":
-                action = "".join(
-                    f'<form class="inline" method="post" action="{base}/{esc(m.number)}/{verb}">'
-                    f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button name="go" value="1" '
-                    f'id="{verb}-{esc(m.number)}">{label}</button></form> '
-                    for verb, label in (("approve", "Approve"), ("reject", "Reject")))
-            rows.append([esc(m.number), esc(m.name), esc(m.business), esc(m.sector), esc(m.location),
-                         esc(m.gender), esc(m.role), esc(m.status), "yes" if m.committed else "",
-                         "STOP" if m.opted_out else "", action])
+        return page.render("members.html", q=q, rows=found[:PAGE_ROWS], base=f"/dashboard/c/{cluster.code}/members",
+                           decide=page.member.admin_role == "facilitator",
+                           more=PAGE_ROWS if len(found) > PAGE_ROWS else 0,
+                           notice=self._decided(session, request, page))
 
-        def choice(key: str, options: tuple[str, ...]) -> str:
-            opts = "".join(f'<option value="{o}"{" selected" if q[key] == o else ""}>{o or "any"}</option>'
-                           for o in ("", *options))
-            return f'<label>{key} <select name="{key}">{opts}</select></label> '
-
-        filters = (f'<form method="get" action="{base}"><label>search <input name="q" value="{esc(q["q"])}">'
-                   f'</label> {choice("status", ("pending", "active", "rejected", "left"))}'
-                   f'{choice("gender", ("female", "male", "other"))}'
-                   f'{choice("role", ("firm", "government", "academia", "support"))}'
-                   f'<label>sector <input name="sector" value="{esc(q["sector"])}"></label> '
-                   f'<label>location <input name="location" value="{esc(q["location"])}"></label> '
-                   f"<button>Filter</button></form>")
-        flash = request.query_params.get("done", "")
-        note = f'<p class="flash">{esc(flash[:120])}</p>' if flash else ""
-        more = f'<p class="muted">Showing the first {PAGE_ROWS}; filter to see others.</p>' \
-            if len(found) > PAGE_ROWS else ""
-        body = note + filters + table(["number", "name", "business", "sector", "location", "gender", "role",
-                                       "status", "committed", "opted out", ""], rows, "No member matches.") + more
-        return page("Members", body, cluster=cluster, member=member, csrf=csrf)
+    def _decided(self, session: Session, request: Request, page: Page) -> str:
+        """The line after approving or rejecting: worded here from the member's record, never from the URL,
+        so a crafted link cannot put words of its own on the page."""
+        done = request.query_params.get("done", "")
+        target = find_member(session, page.cluster, request.query_params.get("number", "")) if done else None
+        text = DECIDED.get(done)
+        if target is None or text is None:
+            return ""
+        return page.gettext(text) % {"number": target.number, "name": target.name}
 
     def decide(self, verb: str):
-        def render(session, request, member, cluster, form, csrf) -> Response:
+        def show(session: Session, request: Request, page: Page) -> Response:
+            cluster, member = page.cluster, page.member
             target = find_member(session, cluster, request.path_params["number"])
             base = f"/dashboard/c/{cluster.code}/members"
             if member.admin_role != "facilitator":
-                return page("Refused", "<p>Only a facilitator can approve members. Nothing was changed.</p>",
-                            cluster=cluster, member=member, csrf=csrf, status=403)
+                return page.message(REFUSED, P_("Only a facilitator can approve members. Nothing was changed."),
+                                    status=403)
             if target is None:
-                return page("Not found", "<p>No such member in this cluster. Nothing was changed.</p>",
-                            cluster=cluster, member=member, csrf=csrf, status=404)
+                return page.message(NOT_FOUND, P_("No such member in this cluster. Nothing was changed."),
+                                    status=404)
             try:
                 decide(session, target, "active" if verb == "approve" else "rejected", member)
             except MemberError:
-                return RedirectResponse(f"{base}?{urlencode({'done': f'{target.number} was already decided.'})}",
-                                        status_code=303)
-            if verb == "approve":
-                outbox.notify(session, target, "Welcome to {cluster}! You are now a member, number {number}. "
-                              "Send HELP to see what you can do.", in_cluster=cluster, cluster=cluster.name,
-                              number=target.number)
-                done = f"{target.number} {target.name} is now an active member."
+                done = "decided"
             else:
-                outbox.notify(session, target, "Sorry, your request to join {cluster} was not accepted. "
-                              "Please talk to your facilitator.", in_cluster=cluster, cluster=cluster.name)
-                done = f"{target.number} {target.name} was not accepted."
-            return RedirectResponse(f"{base}?{urlencode({'done': done})}", status_code=303)
+                done = "approved" if verb == "approve" else "rejected"
+                if verb == "approve":
+                    outbox.notify(session, target, "Welcome to {cluster}! You are now a member, number {number}. "
+                                  "Send HELP to see what you can do.", in_cluster=cluster, cluster=cluster.name,
+                                  number=target.number)
+                else:
+                    outbox.notify(session, target, "Sorry, your request to join {cluster} was not accepted. "
+                                  "Please talk to your facilitator.", in_cluster=cluster, cluster=cluster.name)
+            return RedirectResponse(f"{base}?{urlencode({'done': done, 'number': target.number})}",
+                                    status_code=303)
 
-        return render
+        return show
 
     def domain(self, slug: str, title: str):
-        def render(session, request, member, cluster, form, csrf) -> Response:
-            parts = []
-            kinds = DOMAIN_KINDS[slug]
+        def show(session: Session, request: Request, page: Page) -> Response:
+            kinds, totals, hidden, polls = DOMAIN_KINDS[slug], None, False, None
             if slug == "savings":
-                parts.append(self._savings_totals(session, cluster))
-                if member.admin_role != "treasurer":
-                    kinds = ()
-                    parts.append('<p class="muted">Members\' ledgers and loans are shown to the treasurer.</p>')
+                totals = self._savings_totals(session, page)
+                if page.member.admin_role != "treasurer":
+                    kinds, hidden = (), True
             if slug == "polls":
-                parts.append(poll_charts(self._poll_data(session, cluster)))
-            for kind in kinds:
-                columns, rows = _export_rows(session, cluster, kind)
-                parts.append(f"<h2>{esc(kind.capitalize())}</h2>" + table(columns, rows))
-            return page(title, "".join(parts), cluster=cluster, member=member, csrf=csrf)
+                polls = poll_charts(poll_data(session, page.cluster), page.lang, page.formats)
+            sections = [(KIND_TITLES[kind], *_export_rows(session, page.cluster, kind, page.formats))
+                        for kind in kinds]
+            return page.render("domain.html", heading=title, totals=totals, hidden=hidden, polls=polls,
+                               sections=sections)
 
-        return render
+        return show
 
-    def _savings_totals(self, session, cluster) -> str:
-        found = [k for k in kpi_store.money(session, cluster, utcnow()) if k.key != "purchase_savings"]
-        rows = [[esc(KPI_LABELS[k.key][0]), "–" if k.amount is None else
-                 esc(i18n.format_money(k.amount, k.currency, "en", cluster.region))] for k in found]
-        return table(["total", "amount"], rows)
+    def _savings_totals(self, session: Session, page: Page) -> list[tuple[str, str]]:
+        found = [k for k in kpi_store.money(session, page.cluster, utcnow()) if k.key != "purchase_savings"]
+        return [(KPI_LABELS[k.key][0], "–" if k.amount is None else page.formats.money(k.amount, k.currency))
+                for k in found]
 
-    def _poll_data(self, session, cluster) -> list[dict]:
-        return poll_data(session, cluster)
-
-    def outbox(self, session, request, member, cluster, form, csrf) -> Response:
-        rows = []
+    def outbox(self, session: Session, request: Request, page: Page) -> Response:
+        cluster = page.cluster
+        broadcasts = []
         for b in bstore.recent(session, cluster):
             d = bstore.delivery(session, b)
-            done = d["sent"] + d["delivered"] + d["failed"]
-            total = sum(d.values())
-            rows.append([str(b.id), esc(b.segment), esc(b.text[:80]), esc(b.status),
-                         f"{b.recipients} members, {b.segments_total} SMS segments",
-                         f"{d['sent'] + d['delivered']} sent, {d['delivered']} delivered, {d['failed']} failed, "
-                         f"{d['queued']} waiting {bar(done / total if total else None, None, 100)}"])
-        status = dict(session.exec(select(OutboundMessage.status, func.count())
-                                   .where(OutboundMessage.cluster_id == cluster.id)
-                                   .group_by(OutboundMessage.status)).all())
+            done, total = d["sent"] + d["delivered"] + d["failed"], sum(d.values())
+            broadcasts.append({"id": b.id, "segment": b.segment, "text": b.text[:80], "status": b.status,
+                               "recipients": b.recipients, "segments": b.segments_total,
+                               "sent": d["sent"] + d["delivered"], "delivered": d["delivered"], "failed": d["failed"],
+                               "queued": d["queued"], "bar": bar(done / total if total else None, None, 100)})
+        status = sorted(session.exec(select(OutboundMessage.status, func.count())
+                                     .where(OutboundMessage.cluster_id == cluster.id)
+                                     .group_by(OutboundMessage.status)).all())
         recent = session.exec(select(OutboundMessage).where(OutboundMessage.cluster_id == cluster.id)
                               .order_by(OutboundMessage.id.desc()).limit(50))
         numbers = dict(session.exec(select(Member.id, Member.number).where(Member.cluster_id == cluster.id)).all())
-        messages = [[esc(m.created_at.astimezone(ZoneInfo(cluster.timezone)).strftime("%d %b %H:%M")),
-                     esc(numbers.get(m.member_id, mask(m.address))), esc(m.kind), esc(m.status), str(m.segments),
-                     '<span class="muted">(login code hidden)</span>' if m.kind == LOGIN_KIND else esc(m.text[:80]),
-                     esc(m.last_error[:60])] for m in recent]
-        body = (f"<p>All messages: {', '.join(f'{n} {esc(s)}' for s, n in sorted(status.items())) or 'none'}.</p>"
-                "<h2>Broadcasts</h2>" + table(["id", "segment", "text", "status", "reach", "delivery"], rows,
-                                              "No broadcasts yet.")
-                + "<h2>Latest messages</h2>" + table(["at", "to", "kind", "status", "segments", "text", "error"],
-                                                     messages))
-        return page("Outbox and delivery", body, cluster=cluster, member=member, csrf=csrf)
+        hidden = Markup('<span class="muted">%s</span>') % page.gettext(P_("(login code hidden)"))
+        messages = [[page.formats.moment(m.created_at), numbers.get(m.member_id, mask(m.address)), m.kind, m.status,
+                     m.segments, hidden if m.kind == LOGIN_KIND else m.text[:80], m.last_error[:60]] for m in recent]
+        return page.render("outbox.html", status_counts=status, broadcasts=broadcasts, messages=messages)
 
-    def export(self, session, request, member, cluster, form, csrf) -> Response:
+    def export(self, session: Session, request: Request, page: Page) -> Response:
+        cluster = page.cluster
         kind, fmt = request.path_params["kind"], request.path_params["fmt"]
         kinds = export_registry()
         if fmt == "xlsx" and kind == "all":
@@ -578,14 +606,46 @@ class Dashboard:
                 "Content-Disposition": f'attachment; filename="{cluster.code}-all.xlsx"', "Cache-Control": "no-store"},
                 media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         if kind not in kinds or fmt not in ("csv", "json"):
-            return page("Not found", "<p>No such export.</p>", cluster=cluster, member=member, csrf=csrf,
-                        status=404)
+            return page.message(NOT_FOUND, P_("No such export."), status=404)
         out = io.StringIO()
         columns, rows = kinds[kind](session, cluster)
         (tables.write_csv if fmt == "csv" else tables.write_json)(columns, rows, out)
         return Response(out.getvalue(), media_type="text/csv" if fmt == "csv" else "application/json",
                         headers={"Content-Disposition": f'attachment; filename="{cluster.code}-{kind}.{fmt}"',
                                  "Cache-Control": "no-store"})
+
+
+DECIDED = {
+    "approved": P_("%(number)s %(name)s is now an active member."),
+    "rejected": P_("%(number)s %(name)s was not accepted."),
+    "decided": P_("%(number)s was already decided."),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every cluster page is rendered with: reader, cluster, language, CSRF token, where it is."""
+
+    lang: str
+    member: Member
+    cluster: Cluster
+    csrf: str
+    here: str
+
+    @property
+    def formats(self) -> Formats:
+        return Formats(self.lang, self.cluster.region, self.cluster.timezone)
+
+    def gettext(self, msgid: str) -> str:
+        return i18n.domain_translations(DOMAIN, self.lang).gettext(msgid)
+
+    def render(self, template: str, **context) -> HTMLResponse:
+        return render(template, self.lang, cluster=self.cluster, member=self.member, csrf=self.csrf,
+                      here=self.here, **context)
+
+    def message(self, heading: str, text: str, *, status: int) -> HTMLResponse:
+        return message(self.lang, heading, text, status=status, cluster=self.cluster, member=self.member,
+                       csrf=self.csrf)
 
 
 def routes(settings: Settings, db: Engine) -> list[Route]:
@@ -609,6 +669,7 @@ def routes(settings: Settings, db: Engine) -> list[Route]:
     for slug, title in PAGES:
         if slug in DOMAIN_KINDS:
             found.append(Route(f"{base}/{slug}", d.guarded(d.domain(slug, title))))
+    found.append(Route("/dashboard/language", d.switch_language, methods=["POST"]))
     return found
 
 

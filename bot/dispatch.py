@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.logsafe import mask
-from storage.db import is_postgres, session_scope, utcnow
+from storage.db import claim_writer, is_postgres, session_scope, utcnow
 from storage.members import Identity
 from storage.messages import OutboundMessage
 
@@ -165,6 +165,8 @@ def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> 
                 .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
         if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
+        else:
+            claim_writer(session)  # no other dispatcher may claim the rows read here
         rows = list(session.exec(stmt))
         silenced = _silenced(session, channel, {row.address for row in rows})
         claimed = []

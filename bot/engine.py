@@ -16,7 +16,8 @@ from bot.context import CONVERSATION_TTL, Ctx, refusal_for
 from bot.handlers import PRIORITY, TABLE
 from bot.logsafe import mask
 from storage.clusters import Cluster
-from storage.db import insert_new, session_scope, utcnow
+from storage.db import claim_writer, insert_new, session_scope, utcnow
+from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member, get_or_create_identity
 from storage.messages import Conversation, InboundMessage, OutboundMessage, find_inbound, replies_to
 
@@ -48,17 +49,19 @@ def clean_text(text: str) -> str:
 
 
 def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime | None = None,
-            reply_status: str = "queued") -> Outcome:
+            reply_status: str = "queued", glossary: GlossaryIndex | None = None) -> Outcome:
     """Act on one provider delivery exactly once and store the replies with the changes, atomically.
 
     `reply_status` is "sent" when the channel hands the replies back in its own answer (TwiML, the
-    simulator) and "queued" when the dispatcher must send them (Telegram).
+    simulator) and "queued" when the dispatcher must send them (Telegram). `glossary` is the process's
+    lookup index, kept by whoever keeps the engine; without it a lookup builds one for itself.
     """
     now = now or utcnow()
     text = clean_text(inbound.text)
     inbound = replace(inbound, address=clean_text(inbound.address)[:64],
                       provider_id=clean_text(inbound.provider_id)[:64])
     with session_scope(db) as session:
+        claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
         identity, member, cluster, conversation = _load(session, inbound)
         inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
                                 address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
@@ -74,7 +77,7 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
         session.add(identity)
         ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
                   lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
-                  conversation=conversation, table=TABLE)
+                  conversation=conversation, table=TABLE, glossary=glossary or GlossaryIndex())
         if _flooded(session, settings, inbound, now):
             ctx.command = "FLOOD"
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:

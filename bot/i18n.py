@@ -88,6 +88,26 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buf)
 
 
+@cache
+def domain_translations(domain: str, lang: str) -> gettext.NullTranslations:
+    """One domain's catalog on its own, for a surface with words of its own (the dashboard's pages): its
+    plural rule is the one in the `.po` header, and an untranslated, partly translated or fuzzy entry falls
+    back to English as in the merged catalogs."""
+    path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
+    if lang not in LANGUAGES or not path.is_file():
+        return gettext.NullTranslations()
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    for message in list(catalog):
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and (message.fuzzy or not all(forms)):
+            del catalog[message.id]
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
 def gettext_for(lang: str, msgid: str) -> str:
     return translations(lang if lang in LANGUAGES else "en").gettext(msgid)
 

@@ -20,12 +20,12 @@ from fractions import Fraction
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_currency_symbol
 
 from bot.i18n import LANGUAGES, N_, babel_locale
+from storage.members import normalise_phone
 
 MAX_MINOR = 10**15  # far above any cluster's money, far below a 64-bit database integer
 QTY_SCALE = 1000  # quantities are kept in thousandths of a unit, as purchases store them
@@ -817,22 +817,8 @@ def day(text: str | None, tz: str, now: datetime, lang: str | None = None, *, fu
 
 def phone(text: str | None, region: str) -> str | None:
     """The E.164 form of a phone number written any usual way (0712 000 006, +255 712-000-006,
-    (0712) 000.006, 255712000006, 00255...), or None when it is not a valid number."""
-    raw = clean(text)
-    if not raw or len(raw) > 32 or not re.fullmatch(r"[0-9+()./ -]+", raw, re.ASCII) or raw.count("+") > 1:
-        return None
-    digits = re.sub(r"[^0-9]", "", raw)
-    tries = ["+" + digits[2:]] if digits.startswith("00") else [raw]
-    if not raw.startswith("+") and not digits.startswith("0"):
-        tries.append("+" + digits)
-    for attempt in tries:
-        try:
-            parsed = phonenumbers.parse(attempt, region.upper() or None)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return None
+    (0712) 000.006, 255712000006, 00255...), or None when it is not a valid number: storage's one rule."""
+    return normalise_phone(clean(text), region)
 
 
 @dataclass(frozen=True)

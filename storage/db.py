@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,13 +27,14 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so writers queue instead of failing."""
+    """SQLite gets WAL, a busy timeout, and transactions that queue for the writer only once they write."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                  "factory": _SQLiteConnection})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None
+            dbapi_conn.isolation_level = None  # we say when a transaction begins, and how
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -39,12 +42,108 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        @event.listens_for(engine, "before_cursor_execute")
+        def _begin_for(conn, _cursor, statement, _parameters, _context, _executemany):
+            conn.connection.dbapi_connection.before(statement)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class _WriterQueue:
+    """SQLite takes one writer at a time. This process's threads wait here for their turn instead of in
+    SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and turns a short queue into
+    seconds of latency; other processes still meet the busy timeout. Re-entrant for the thread that holds
+    it (as its RLock predecessor was), and released by whichever thread ends the transaction."""
+
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._free:
+            while self._owner not in (None, me):
+                self._free.wait()
+            self._owner, self._depth = me, self._depth + 1
+
+    def release(self) -> None:
+        with self._free:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._free.notify()
+
+
+_SQLITE_WRITER = _WriterQueue()
+_READS = ("SELECT", "PRAGMA", "EXPLAIN")
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A connection that opens its transaction at the first statement, as late and as weak as it can.
+
+    A transaction that only reads runs BEGIN (deferred) and reads WAL's last committed snapshot beside
+    the writer, never waiting for it. Before its first write (INSERT, UPDATE, DELETE, a savepoint, DDL)
+    it queues for this process's writer and runs BEGIN IMMEDIATE, so it holds SQLite's write lock
+    before it writes. A transaction that read first cannot upgrade in place (its snapshot may predate
+    another writer's commit: SQLITE_BUSY_SNAPSHOT, "database is locked"); it has written nothing yet, so
+    it ends its read snapshot and begins again IMMEDIATE: what it reads from then on is the newest
+    committed data, and no other writer can commit until it does. That is PostgreSQL's READ COMMITTED,
+    which every storage rule already meets: a value read to decide a write is re-read with `lock_row`,
+    which on SQLite claims the writer first, as FOR UPDATE does on PostgreSQL.
+    """
+
+    state = ""  # "": no transaction; "read": BEGIN (deferred); "write": BEGIN IMMEDIATE and the writer held
+
+    def before(self, statement: str) -> None:
+        """Open or upgrade the transaction a statement needs, before SQLite runs it."""
+        if self.state == "write" or statement.startswith(("BEGIN", "COMMIT", "ROLLBACK", "RELEASE")):
+            return
+        if statement.lstrip()[:7].upper().startswith(_READS):
+            if not self.state:
+                self.execute("BEGIN")
+                self.state = "read"
+            return
+        self.claim_writer()
+
+    def claim_writer(self) -> None:
+        if self.state == "write":
+            return
+        _SQLITE_WRITER.acquire()
+        try:
+            if self.state == "read":
+                self.execute("ROLLBACK")  # nothing written yet: only a snapshot is given up
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.state = ""
+            _SQLITE_WRITER.release()
+            raise
+        self.state = "write"
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._ended()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._ended()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._ended()
+
+    def _ended(self) -> None:
+        """After COMMIT or ROLLBACK has run: the next writer may begin."""
+        if self.state == "write":
+            _SQLITE_WRITER.release()
+        self.state = ""
 
 
 def is_postgres(session_or_engine) -> bool:
@@ -65,13 +164,32 @@ MIGRATION_LOCK = 0x6D696772  # "migr": several web processes starting together m
 _MIGRATING = threading.Lock()  # Alembic's environment is process-global: one migration per process at a time
 
 
+@contextmanager
+def _migration_file_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, one process migrates at a time, across every commit the migration makes: the
+    writer lock ends at each COMMIT, and a process that read the schema's version before another's
+    upgrade committed would build tables that already exist. PostgreSQL has its advisory lock instead."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision of every domain branch."""
     cfg = alembic_config(engine)
-    with _MIGRATING, engine.connect() as conn:
+    with _MIGRATING, _migration_file_lock(engine), engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
             conn.commit()
+        else:
+            conn.connection.dbapi_connection.claim_writer()  # read the schema's version only as its writer
         try:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
@@ -82,17 +200,14 @@ def migrate(engine: Engine) -> None:
                 conn.commit()
 
 
-# SQLite takes one writer at a time and every transaction here begins IMMEDIATE. Threads of one process
-# queue on this lock instead of in SQLite's busy handler, which sleeps in growing steps (up to 100 ms)
-# and turns a short queue into seconds of latency. Other processes still meet the busy timeout.
-_SQLITE_WRITER = threading.RLock()
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    queue = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
-    with queue, Session(engine, expire_on_commit=False) as session:
+    """One transaction: commit on success, roll back on any error.
+
+    On SQLite it queues for the writer only at its first write (see _SQLiteConnection): a dashboard
+    page, an export or a report reads beside a running writer.
+    """
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -101,11 +216,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def claim_writer(session: Session) -> None:
+    """Queue for SQLite's writer now, before reading what this transaction will change: what FOR UPDATE
+    does on PostgreSQL (where this does nothing), for a whole transaction."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().connection.dbapi_connection.claim_writer()
+
+
 def lock_row(session: Session, model: type[SQLModel], row_id: int):
-    """Re-read a row with FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers."""
+    """Re-read a row to change it: FOR UPDATE on PostgreSQL; on SQLite, as this transaction's writer."""
     stmt = select(model).where(model.id == row_id)
     if is_postgres(session):
         stmt = stmt.with_for_update()
+    else:
+        claim_writer(session)
     return session.exec(stmt.execution_options(populate_existing=True)).first()
 
 

@@ -2,9 +2,12 @@
 
 The rules kept here: an answer replaces the member's earlier one; YES beyond capacity joins the waitlist;
 a YES that is withdrawn moves the first waitlisted member up; the capacity is never exceeded, because
-every answer re-reads its event with `lock_row` (FOR UPDATE on PostgreSQL; SQLite serialises writers).
+every answer re-reads its event with `lock_row` (FOR UPDATE on PostgreSQL; on SQLite as the one writer).
 Reminder slots are keyed by the event's start, so a moved event is reminded afresh and a repeated or
-late run never sends one twice.
+late run never sends one twice. Publishing records every invitation at once; the messages are queued in
+batches (`claim_invitations`), each batch marking its invitations sent in the transaction that queues
+them, so a large segment never holds the database's writer for the whole fan-out and an invitation is
+queued exactly once, even when a process dies part-way.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
+from sqlalchemy import insert
+from sqlmodel import Field, Index, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
 from storage.clusters import Cluster
-from storage.db import insert_once, lock_row, utcnow
+from storage.db import claim_writer, insert_once, lock_row, utcnow
 from storage.exports import Rows, local
 from storage.members import Member
 from storage.schedule import claim
@@ -38,6 +42,7 @@ CHECKIN_OPENS = timedelta(hours=2)  # before the start
 CHECKIN_CLOSES = timedelta(hours=12)  # after the end
 DEFAULT_LENGTH = timedelta(hours=3)
 REMINDER_JOB = "events.reminders"
+INVITATION_BATCH = 200  # invitations queued per transaction: a fraction of a second of writing
 
 
 class Event(SQLModel, table=True):
@@ -76,7 +81,8 @@ class Invitation(SQLModel, table=True):
     """One member invited to one event, with their current answer (a new answer replaces it)."""
 
     __tablename__ = "event_invitations"
-    __table_args__ = (UniqueConstraint("event_id", "member_id"),)
+    __table_args__ = (UniqueConstraint("event_id", "member_id"),
+                      Index("ix_event_invitations_unsent", "event_id", "notified_at"))
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="events.id", index=True)
     member_id: int = Field(foreign_key="members.id", index=True)
@@ -85,6 +91,7 @@ class Invitation(SQLModel, table=True):
     channel: str = Field(default="", max_length=12)
     waitlist_seq: int | None = None
     invited_at: datetime = Field(default_factory=utcnow)
+    notified_at: datetime | None = None  # when the invitation was queued; None: still to be sent
 
 
 class CheckIn(SQLModel, table=True):
@@ -219,13 +226,43 @@ def publish(session: Session, event_id: int, cluster: Cluster, now: datetime) ->
     members = select_members(session, cluster, parse_segment(event.segment))
     if not members:
         raise EventError("empty_segment")
-    for member in members:
-        session.add(Invitation(event_id=event.id, member_id=member.id, invited_at=now))
+    session.execute(insert(Invitation), [dict(event_id=event.id, member_id=member.id, state="invited", channel="",
+                                              invited_at=now) for member in members])  # one statement
     event.status, event.published_at, event.planned_at = "published", now, now
     session.add(event)
     session.flush()
     audit.record(session, "event.publish", cluster_id=cluster.id, subject=str(event.id), invited=len(members))
     return members
+
+
+def claim_invitations(session: Session, event_id: int, now: datetime, *, member_ids: list[int] | None = None,
+                      limit: int | None = INVITATION_BATCH) -> list[Member]:
+    """Take invitations still to be sent, oldest first (only `member_ids`' when given), and mark them sent.
+
+    The mark commits or rolls back with the caller's outbox rows: a batch that fails is taken again whole
+    by the next run, and one that committed is never taken twice. On PostgreSQL rows another transaction
+    is taking are skipped; on SQLite the rows are read as the one writer, so no one else takes them meanwhile.
+    """
+    claim_writer(session)
+    query = (select(Invitation, Member).join(Member, Member.id == Invitation.member_id)
+             .where(Invitation.event_id == event_id, Invitation.notified_at.is_(None)))
+    if member_ids is not None:
+        query = query.where(Invitation.member_id.in_(member_ids))
+    query = query.order_by(Invitation.id).limit(limit).with_for_update(skip_locked=True, of=Invitation)
+    taken = session.exec(query).all()
+    for invitation, _member in taken:
+        invitation.notified_at = now
+        session.add(invitation)
+    session.flush()
+    return [member for _invitation, member in taken]
+
+
+def inviting(session: Session, now: datetime) -> list[Event]:
+    """Published events still open for answers whose invitations are not all queued yet."""
+    unsent = select(Invitation.id).where(Invitation.event_id == Event.id, Invitation.notified_at.is_(None))
+    return list(session.exec(select(Event).where(Event.status == "published", Event.starts_at > now,
+                                                 func.coalesce(Event.rsvp_deadline, Event.starts_at) >= now,
+                                                 unsent.exists()).order_by(Event.published_at, Event.id)))
 
 
 def invitation_of(session: Session, event_id: int, member_id: int) -> Invitation | None:
@@ -401,8 +438,9 @@ def mark_attendance(session: Session, cluster: Cluster, event_id: int, member: M
         raise EventError("unknown_event")
     if member.cluster_id != cluster.id:
         raise EventError("not_invited")
-    if invitation_of(session, event.id, member.id) is None:
-        insert_once(session, Invitation(event_id=event.id, member_id=member.id, invited_at=now))
+    if invitation_of(session, event.id, member.id) is None:  # a walk-in: nothing to send
+        insert_once(session, Invitation(event_id=event.id, member_id=member.id, invited_at=now,
+                                        notified_at=now))
     return _attend(session, event, member, now, method, by)
 
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from difflib import SequenceMatcher
 from pathlib import Path
 
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import object_session
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
 from storage.clusters import Cluster, find_by_code
@@ -179,7 +187,55 @@ class Found:
     lang: str = ""  # the language of the name or alias that matched
 
 
-_index_cache: dict[tuple, dict[str, tuple[int, str]]] = {}
+class GlossaryVersion(SQLModel, table=True):
+    """How often a scope's names changed (scope 0: the global glossary, else a cluster's own entries).
+
+    Every process keeps its lookup index in memory and compares this counter, one primary-key read,
+    before each lookup: a change committed by any process is seen by the next lookup of every other.
+    """
+
+    __tablename__ = "glossary_versions"
+    scope: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    generation: int = 0
+
+
+GLOBAL_SCOPE = 0
+_CHANGED = "glossary_changed_scopes"  # Session.info key: the scopes this transaction wrote
+
+
+def _note_change(_mapper, connection, target) -> None:
+    """A row that shapes lookups was written: its scope's counter goes up when the transaction commits."""
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_CHANGED, set()).add(target.cluster_id or GLOBAL_SCOPE)
+
+
+def _bump_versions(session: Session) -> None:
+    """Before the outermost commit: one increment per scope written, in scope order (no lock cycles)."""
+    if session.get_nested_transaction() is not None or not (session.new or session.dirty or session.deleted
+                                                             or session.info.get(_CHANGED)):
+        return
+    session.flush()
+    scopes = sorted(session.info.pop(_CHANGED, ()))
+    if not scopes:
+        return
+    table = GlossaryVersion.__table__
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(table).values([{"scope": s, "generation": 1} for s in scopes])
+    session.connection().execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.scope], set_={"generation": table.c.generation + 1}))
+
+
+def _forget_changes(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)
+
+
+for _model in (GlossaryTerm, GlossaryEntry):
+    for _event in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _event, _note_change)
+event.listen(Session, "before_commit", _bump_versions)
+event.listen(Session, "after_transaction_end", _forget_changes)
 
 
 def _keys(entry_name: str, aliases: Iterable[str]) -> set[str]:
@@ -191,70 +247,163 @@ def _keys(entry_name: str, aliases: Iterable[str]) -> set[str]:
     return keys
 
 
-def _index(session: Session, cluster_id: int | None) -> dict[str, tuple[int, str]]:
-    """{folded name or alias: (term id, language)} over global terms (cached) and the cluster's own."""
-    columns = (GlossaryEntry.term_id, GlossaryEntry.lang, GlossaryEntry.name, GlossaryEntry.aliases)
-    global_rows = select(*columns).join(
-        GlossaryTerm, GlossaryTerm.id == GlossaryEntry.term_id).where(
-        GlossaryEntry.cluster_id == None, GlossaryTerm.cluster_id == None,  # noqa: E711
-        GlossaryTerm.status != "proposed")
-    version = (str(session.get_bind().url), *session.exec(
-        select(func.count(GlossaryEntry.id), func.max(GlossaryEntry.id), func.max(GlossaryEntry.updated_at))
-        .where(GlossaryEntry.cluster_id == None)).one())  # noqa: E711
-    index = _index_cache.get(version)
-    if index is None:
-        index = {}
-        for term_id, lang, name, aliases in session.exec(global_rows):
+@dataclass(frozen=True)
+class _Names:
+    """One scope's folded names and aliases, arranged for the three ways a lookup matches them."""
+
+    owner: dict[str, tuple[int, str]]  # folded name or alias -> (term id, language)
+    keys: list[str]  # the same keys, the list rapidfuzz scans
+    ordered: list[str]  # sorted, for "the key starts with the query"
+    by_word: dict[str, list[str]]  # a word -> the keys that hold it
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[int, str, str, str]], *, first_wins: bool) -> _Names:
+        owner: dict[str, tuple[int, str]] = {}
+        for term_id, lang, name, aliases in rows:
             for key in _keys(name, aliases.split("|")):
-                index.setdefault(key, (term_id, lang))
-        _index_cache.clear()
-        _index_cache[version] = index
+                if first_wins:
+                    owner.setdefault(key, (term_id, lang))
+                else:
+                    owner[key] = (term_id, lang)
+        by_word: dict[str, list[str]] = {}
+        for key in owner:
+            for word in set(key.split()):
+                by_word.setdefault(word, []).append(key)
+        return cls(owner, list(owner), sorted(owner), by_word)
+
+    def fuzzy(self, query: str) -> Iterator[tuple[str, float]]:
+        """(key, score) for every key near enough to the query to be suggested; a key may come twice."""
+        long_query = len(query) >= 4
+        for key, ratio, _i in process.extract(query, self.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
+                                              limit=None):
+            score = ratio / 100
+            if len(key) <= 4 and score < 0.75:  # "pole" is not a typo of "triple"
+                continue
+            if score < 0.65 and _shared_letters(query, key) < 0.65:  # a weak match of letters in any order
+                continue
+            if score >= 0.6 and long_query and abs(len(key) - len(query)) <= 2:
+                limit = 2 if len(query) >= 7 else 1
+                distance = Levenshtein.distance(query, key, score_cutoff=limit)
+                if distance <= limit:  # a missed, swapped or wrong letter or two
+                    score = max(score, 0.9 - 0.02 * distance)
+            yield key, score
+        if long_query:
+            for word in set(query.split()):
+                for key in self.by_word.get(word, ()):
+                    yield key, WORD_SCORE
+            for i in range(bisect_left(self.ordered, query), len(self.ordered)):
+                if not self.ordered[i].startswith(query):
+                    break
+                yield self.ordered[i], WORD_SCORE
+
+    def holding_words(self, words: set[str]) -> list[str]:
+        """The keys that hold every one of these words as a whole word."""
+        found: set[str] | None = None
+        for word in words:
+            keys = set(self.by_word.get(word, ()))
+            found = keys if found is None else found & keys
+            if not found:
+                return []
+        return sorted(found or ())
+
+
+FUZZY_CUTOFF = 55  # rapidfuzz's 0-100 scale: below this a key is not even a candidate
+WORD_SCORE = 0.85  # the query shares a whole word with the key, or the key starts with it
+WHOLE_WORDS_SCORE = 0.95  # every word of the query is a word of this term's names, and of no other term's
+
+
+class GlossaryIndex:
+    """Every name and alias a lookup can match, built once per process and rebuilt when a term changes.
+
+    Held beside the database engine (the web app, the Telegram poller, the terminal chat) and handed to
+    handlers in their Ctx. The global glossary is one layer, each cluster's own entries another, each
+    stamped with the counters (GlossaryVersion) it was built at: a lookup reads the counters (one
+    indexed query) and rebuilds a layer whose counter moved, so no process answers from names another
+    process has changed. A transaction that itself wrote glossary rows searches a throwaway index of
+    what it sees, never cached: its changes are not committed, and may never be.
+    """
+
+    def __init__(self) -> None:
+        self._layers: dict[tuple[str, int], tuple[tuple[int, ...], _Names]] = {}
+        self._lock = threading.Lock()
+
+    def find(self, session: Session, text: str, cluster_id: int | None) -> Found:
+        """The term named by `text` in any language, forgiving typos; candidates when not sure."""
+        query = fold_key(text)
+        if not query:
+            return Found(None, [])
+        return _match(query, self._layers_for(session, cluster_id))
+
+    def _layers_for(self, session: Session, cluster_id: int | None) -> list[_Names]:
+        """The cluster's own names first (they win), then the global glossary's."""
+        scopes = (GLOBAL_SCOPE,) if cluster_id is None else (GLOBAL_SCOPE, cluster_id)
+        generations = dict(session.exec(select(GlossaryVersion.scope, GlossaryVersion.generation)
+                                        .where(GlossaryVersion.scope.in_(scopes))).all())
+        stamp = tuple(generations.get(s, 0) for s in scopes)
+        cacheable = not session.info.get(_CHANGED)  # read after the query above, which flushed the session
+        url = str(session.get_bind().url)
+        layers = [self._layer(session, (url, GLOBAL_SCOPE), stamp[:1], None, cacheable)]
+        if cluster_id is not None:
+            layers.insert(0, self._layer(session, (url, cluster_id), stamp, cluster_id, cacheable))
+        return layers
+
+    def _layer(self, session: Session, key: tuple[str, int], stamp: tuple[int, ...], cluster_id: int | None,
+               cacheable: bool) -> _Names:
+        cached = self._layers.get(key) if cacheable else None
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        names = _Names.build(session.exec(_layer_rows(cluster_id)), first_wins=cluster_id is None)
+        if cacheable:
+            with self._lock:
+                self._layers[key] = (stamp, names)
+        return names
+
+
+def _layer_rows(cluster_id: int | None):
+    columns = (GlossaryEntry.term_id, GlossaryEntry.lang, GlossaryEntry.name, GlossaryEntry.aliases)
+    stmt = select(*columns).join(GlossaryTerm, GlossaryTerm.id == GlossaryEntry.term_id).where(
+        GlossaryTerm.status != "proposed")
     if cluster_id is None:
-        return index
-    own = session.exec(select(*columns).join(
-        GlossaryTerm, GlossaryTerm.id == GlossaryEntry.term_id).where(
-        GlossaryEntry.cluster_id == cluster_id, GlossaryTerm.status != "proposed")).all()
-    if not own:
-        return index
-    merged = dict(index)
-    for term_id, lang, name, aliases in own:
-        for key in _keys(name, aliases.split("|")):
-            merged[key] = (term_id, lang)
-    return merged
+        stmt = stmt.where(GlossaryEntry.cluster_id == None, GlossaryTerm.cluster_id == None)  # noqa: E711
+    else:
+        stmt = stmt.where(GlossaryEntry.cluster_id == cluster_id)
+    return stmt.order_by(GlossaryEntry.id)
 
 
-def find(session: Session, text: str, cluster_id: int | None) -> Found:
-    """The term named by `text` in any language, forgiving typos; candidates when not sure."""
-    query = fold_key(text)
-    if not query:
-        return Found(None, [])
-    index = _index(session, cluster_id)
+def _shared_letters(a: str, b: str) -> float:
+    """How many letters two words share, in any order (difflib's quick_ratio): an upper bound of their ratio."""
+    return 2 * sum((Counter(a) & Counter(b)).values()) / (len(a) + len(b))
+
+
+def _match(query: str, layers: list[_Names]) -> Found:
+    """An exact name or alias in any language; else the nearest names, where a query whose words are
+    all whole words of one term's names (`DEF coopérative`) ranks that term above any typo's neighbour."""
+
+    def owner(key: str, depth: int) -> tuple[int, str] | None:
+        """Who a key of layer `depth` names, unless a layer before it names it too (and wins)."""
+        if any(key in layer.owner for layer in layers[:depth]):
+            return None
+        return layers[depth].owner[key]
+
     for key in (query, query.replace(" ", "")):
-        if key in index:
-            term_id, lang = index[key]
-            return Found(term_id, [term_id], lang)
+        for layer in layers:
+            if key in layer.owner:
+                term_id, lang = layer.owner[key]
+                return Found(term_id, [term_id], lang)
     best: dict[int, float] = {}
     langs: dict[int, str] = {}
-    matcher = SequenceMatcher(autojunk=False)
-    matcher.set_seq2(query)
-    words = set(query.split())
-    for key, (term_id, lang) in index.items():
-        matcher.set_seq1(key)
-        score = 0.0
-        if matcher.real_quick_ratio() >= 0.65 and matcher.quick_ratio() >= 0.65:
-            score = matcher.ratio()
-            if len(key) <= 4 and score < 0.75:  # "pole" is not a typo of "triple"
-                score = 0.0
-        if score >= 0.6 and len(query) >= 4 and abs(len(key) - len(query)) <= 2:
-            distance = _edits(query, key, 2 if len(query) >= 7 else 1)
-            if distance is not None:
-                score = max(score, 0.9 - 0.02 * distance)
-        if len(query) >= 4 and (words & set(key.split()) or key.startswith(query)):
-            score = max(score, 0.85)
-        if score > best.get(term_id, 0.0):
-            best[term_id], langs[term_id] = score, lang
-    ranked = sorted((s, t) for t, s in best.items() if s >= 0.55)
-    ranked.reverse()
+    for depth, layer in enumerate(layers):
+        for key, score in layer.fuzzy(query):
+            found = owner(key, depth)
+            if found is not None and score > best.get(found[0], 0.0):
+                best[found[0]], langs[found[0]] = score, found[1]
+    if len(query) >= 4:  # every word of the query, spelled right, in the names of one term only
+        holders = [(fuzz.ratio(query, key), *found) for depth, layer in enumerate(layers)
+                   for key in layer.holding_words(set(query.split())) if (found := owner(key, depth))]
+        if holders and len({term_id for _r, term_id, _l in holders}) == 1:
+            _ratio, term_id, lang = max(holders)
+            best[term_id], langs[term_id] = max(WHOLE_WORDS_SCORE, best.get(term_id, 0.0)), lang
+    ranked = sorted(((s, t) for t, s in best.items() if s >= 0.55), reverse=True)
     if not ranked:
         return Found(None, [])
     top_score, top = ranked[0]
@@ -264,17 +413,9 @@ def find(session: Session, text: str, cluster_id: int | None) -> Found:
     return Found(None, [t for _s, t in ranked[:3]], langs[top])
 
 
-def _edits(a: str, b: str, limit: int) -> int | None:
-    """Levenshtein distance when it is at most `limit` (a missed or swapped letter), else None."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return None
-        previous = current
-    return previous[-1] if previous[-1] <= limit else None
+def find(session: Session, text: str, cluster_id: int | None, index: GlossaryIndex | None = None) -> Found:
+    """A lookup with the caller's index; without one, an index built for this lookup alone."""
+    return (index or GlossaryIndex()).find(session, text, cluster_id)
 
 
 def entry_for(session: Session, term_id: int, cluster_id: int | None, lang: str) -> GlossaryEntry | None:

@@ -9,18 +9,18 @@ than 70 % of committed participants from industry (firms and farms) with at leas
 direct personal contact with more than 40 % of participants in the last year (60 % for excellence);
 more than 30 % of participants in joint activities in the last year.
 
-Events, purchases, savings and polls feed some KPIs; their tables are read here, imported when a KPI is
-computed, so a deployment without one of those domains only leaves its KPIs empty.
+Events, purchases, savings and polls feed some KPIs; their tables are read here.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, func, select
 
+from storage import events, purchases, savings
+from storage import polls as polls_store
 from storage.clusters import Cluster
 from storage.members import Member
 from storage.messages import InboundMessage
@@ -91,28 +91,14 @@ def contact(session: Session, cluster: Cluster, people: list, now: datetime) -> 
     return Kpi("contact", len(visited & ids), len(people), threshold=0.4, strict=True, excellence=0.6)
 
 
-def _domain(name: str):
-    """A domain's storage module, or None where it is not installed."""
-    try:
-        return importlib.import_module(f"storage.{name}")
-    except ImportError:
-        return None
-
-
-def _event_attendees(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int] | None:
-    events = _domain("events")
-    if events is None or not hasattr(events, "CheckIn"):
-        return None
+def _event_attendees(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int]:
     check_in, event = events.CheckIn, events.Event
     return set(session.exec(select(check_in.member_id).join(event, event.id == check_in.event_id).where(
         event.cluster_id == cluster_id, check_in.at > since, check_in.at <= now)))
 
 
-def _pledgers(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int] | None:
+def _pledgers(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int]:
     """Members with a live pledge to a joint purchase (not cancelled) created in the period."""
-    purchases = _domain("purchases")
-    if purchases is None or not hasattr(purchases, "Pledge"):
-        return None
     p, pl = purchases.Purchase, purchases.Pledge
     return set(session.exec(select(pl.member_id).join(p, p.id == pl.purchase_id).where(
         p.cluster_id == cluster_id, p.status != "cancelled", pl.quantity > 0, pl.created_at > since,
@@ -121,10 +107,7 @@ def _pledgers(session: Session, cluster_id: int, since: datetime, now: datetime)
 
 def joint(session: Session, cluster: Cluster, people: list, now: datetime) -> Kpi:
     """Participants who attended an event or pledged to a joint purchase in the last year."""
-    sources = [f(session, cluster.id, now - YEAR, now) for f in (_event_attendees, _pledgers)]
-    if all(found is None for found in sources):
-        return Kpi("joint", None, len(people), threshold=0.3, strict=True)
-    found = set().union(*(f for f in sources if f is not None))
+    found = _event_attendees(session, cluster.id, now - YEAR, now) | _pledgers(session, cluster.id, now - YEAR, now)
     return Kpi("joint", len(found & {m.id for m in people}), len(people), threshold=0.3, strict=True)
 
 
@@ -146,15 +129,12 @@ def engaged(session: Session, cluster: Cluster, people: list, now: datetime) -> 
 def polls(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
     """Response rate over the rounds opened in the last year (unique members per round, never sends) and
     satisfaction: the share of answers 4 or 5 to the rating questions keyed `overall`."""
-    module = _domain("polls")
-    if module is None or not hasattr(module, "PollRound"):
-        return [Kpi("poll_response"), Kpi("satisfaction")]
     invited = responded = satisfied = rated = 0
-    for poll in module.cluster_polls(session, cluster):
-        for rnd in module.rounds(session, poll):
+    for poll in polls_store.cluster_polls(session, cluster):
+        for rnd in polls_store.rounds(session, poll):
             if not now - YEAR < rnd.opened_at <= now:
                 continue
-            result = module.round_results(session, rnd)
+            result = polls_store.round_results(session, rnd)
             invited, responded = invited + result.recipients, responded + result.respondents
             for q in result.questions:
                 if q.question.key == "overall" and q.question.kind == "rating":
@@ -165,19 +145,15 @@ def polls(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
 
 def money(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
     """Savings held and loans outstanding now; what joint purchases ordered in the last year saved."""
-    savings, purchases = _domain("savings"), _domain("purchases")
-    held = owed = saved = None
-    if savings is not None and hasattr(savings, "Account"):
-        held = session.exec(select(func.coalesce(func.sum(savings.Account.balance_minor), 0))
-                            .where(savings.Account.cluster_id == cluster.id)).one()
-        owed = session.exec(select(func.coalesce(func.sum(savings.Loan.outstanding_minor), 0))
-                            .where(savings.Loan.cluster_id == cluster.id)).one()
-    if purchases is not None and hasattr(purchases, "saving_for"):
-        p, pl = purchases.Purchase, purchases.Pledge
-        saved = sum(purchases.saving_for(purchase, pledge.quantity) for purchase, pledge in session.exec(
-            select(p, pl).join(pl, pl.purchase_id == p.id).where(
-                p.cluster_id == cluster.id, p.status.in_(("ordered", "delivered")), p.ordered_at > now - YEAR,
-                p.ordered_at <= now, pl.quantity > 0)))
+    held = session.exec(select(func.coalesce(func.sum(savings.Account.balance_minor), 0))
+                        .where(savings.Account.cluster_id == cluster.id)).one()
+    owed = session.exec(select(func.coalesce(func.sum(savings.Loan.outstanding_minor), 0))
+                        .where(savings.Loan.cluster_id == cluster.id)).one()
+    p, pl = purchases.Purchase, purchases.Pledge
+    saved = sum(purchases.saving_for(purchase, pledge.quantity) for purchase, pledge in session.exec(
+        select(p, pl).join(pl, pl.purchase_id == p.id).where(
+            p.cluster_id == cluster.id, p.status.in_(("ordered", "delivered")), p.ordered_at > now - YEAR,
+            p.ordered_at <= now, pl.quantity > 0)))
     return [Kpi("savings", amount=held, currency=cluster.currency),
             Kpi("loans_outstanding", amount=owed, currency=cluster.currency),
             Kpi("purchase_savings", amount=saved, currency=cluster.currency)]

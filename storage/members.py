@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import phonenumbers
@@ -68,20 +69,31 @@ class MemberError(ValueError):
         self.code = code
 
 
-def normalise_phone(raw: str, region: str) -> str | None:
-    """E.164 form of a phone number written any usual way, or None if it is not a valid number."""
-    text = (raw or "").strip()
-    if not text or len(text) > 32:
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " "})
+_PHONE_CHARS = re.compile(r"[0-9+()./ -]+", re.ASCII)
+
+
+def normalise_phone(raw: str | None, region: str) -> str | None:
+    """The E.164 form of a phone number written any usual way (0712 000 006, +255 712-000-006,
+    (0712) 000.006, 255712000006, 00255...), or None when it is not a valid number.
+
+    The one reading of a phone number: bot.parse.phone, the channels, the CLI and the dashboard use it.
+    """
+    text = " ".join((raw or "").translate(_SPACES).split())
+    if not text or len(text) > 32 or not _PHONE_CHARS.fullmatch(text) or text.count("+") > 1:
         return None
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    try:
-        parsed = phonenumbers.parse(text, region.upper())
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    digits = re.sub(r"[^0-9]", "", text)
+    tries = ["+" + digits[2:]] if digits.startswith("00") else [text]
+    if not text.startswith("+") and not digits.startswith("0"):
+        tries.append("+" + digits)  # 255712000006: the country code without its +
+    for attempt in tries:
+        try:
+            parsed = phonenumbers.parse(attempt, region.upper() or None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return None
 
 
 def get_or_create_identity(session: Session, channel: str, address: str) -> Identity:
@@ -120,16 +132,21 @@ def create_member(session: Session, cluster: Cluster, *, phone: str = "", status
     return member
 
 
+_MEMBER_NUMBER = re.compile(r"([A-Z0-9]+)-([0-9]{1,6})", re.ASCII)
+
+
 def find_member(session: Session, cluster: Cluster, ref: str) -> Member | None:
-    """A member named by member number or phone number, within one cluster."""
+    """A member named by member number (MOSHI-004, MOSHI-4, 4) or phone number, within one cluster."""
     ref = (ref or "").strip()
     if not ref:
         return None
     member = session.exec(select(Member).where(Member.cluster_id == cluster.id,
                                                func.upper(Member.number) == ref.upper())).first()
-    if member is None and ref.isdecimal():
+    code = _MEMBER_NUMBER.fullmatch(ref.upper())
+    if member is None and (ref.isdecimal() or code and code[1] == cluster.code.upper()):
+        number = int(ref) if ref.isdecimal() else int(code[2])  # 4 and MOSHI-4 are MOSHI-004
         member = session.exec(select(Member).where(
-            Member.cluster_id == cluster.id, Member.number == f"{cluster.code}-{int(ref):03d}")).first()
+            Member.cluster_id == cluster.id, Member.number == f"{cluster.code}-{number:03d}")).first()
     if member is None:
         phone = normalise_phone(ref, cluster.region)
         if phone:

@@ -54,3 +54,10 @@ def test_large_runs_at_two_sizes_with_every_command(tmp_path):
         assert {"kpi_report_s", "export_members_s", "export_peak_rss_mb"} <= set(figures)
         assert figures["export_rows"] == int(size)
     assert set(data["p95_growth"]) == {"BAL", "STMT", "DEF", "EVENTS", "YES", "BUY"}
+
+
+def test_glossary_lookups_run_on_the_seed_and_on_synthetic_terms(tmp_path):
+    data = run_benchmark("glossary", tmp_path)
+    assert data["implementation"] == "rapidfuzz index" and data["synthetic"]["terms"] == 300
+    for side in (data["seeded"], data["synthetic"]):
+        assert side["lookups"] == 60 and side["lookups_per_s"] > 0 and 0 < side["answered_directly"] < 60

@@ -315,3 +315,79 @@ def test_missing_translations_are_named_with_their_file():
     gaps = catalog.missing(fake, "sw")
     assert gaps == {"savings": ["Brand new message"]}
     assert "bot/locales/sw/LC_MESSAGES/savings.po lacks 1" in catalog.describe_missing({"sw": gaps})
+
+
+# ---------------------------------------------------------------- the web pages (dashboard domain)
+PAGES = catalog.extract_pages()
+# CLDR's rules as gettext indexes: French has a third form for round millions ("1 000 000 de membres").
+PLURAL_INDEX = {"en": lambda n: int(n != 1), "sw": lambda n: int(n != 1),
+                "fr": lambda n: 0 if n in (0, 1) else 1 if n % 1_000_000 == 0 else 2, "am": lambda n: int(n > 1)}
+
+
+def test_extraction_finds_the_dashboard_pages():
+    assert PAGES["Committed members"].domain == "dashboard"  # P_() in bot/dashboard.py
+    assert PAGES["Dashboard login"].locations[0][0] == "bot/templates/dashboard/login.html"  # a template
+    assert PAGES["%(num)s member"].plural == "%(num)s members"  # ngettext in a template
+    assert "Your dashboard login code is {code}. It works for 10 minutes. Do not share it with anyone." \
+        not in PAGES  # an SMS, checked with the SMS messages above
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_page_message_is_translated_in_its_own_catalog(lang):
+    gaps = catalog.missing_pages(PAGES, lang)
+    assert not gaps, "untranslated page messages:\n" + catalog.describe_missing({lang: gaps})
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_page_translations_keep_the_placeholders(lang):
+    problems = catalog.mismatched_pages(PAGES, lang)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_no_english_left_on_the_pages(lang):
+    left = []
+    for msgid, forms in catalog.domain_catalog(lang, "dashboard").items():
+        words = re.sub(r"%\(\w+\)s|%%", "", msgid).split()
+        if msgid not in PAGES or not any(w.isalpha() for w in words):
+            continue
+        if lang == "am" and not all(ETHIOPIC.search(f) for f in forms) or \
+                lang != "am" and len(words) >= 3 and msgid in forms:
+            left.append(f"{lang}/dashboard.po: {msgid!r} -> {forms!r}")
+    assert not left, "translations still in English:\n" + "\n".join(left)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_dashboard_catalog_agrees_with_the_other_catalogs(lang):
+    """The SMS side merges every catalog of a language, first file first: a msgid the pages share with
+    another domain (the member statuses, genders, roles) must read the same, or one would show the other's."""
+    pages = catalog.domain_catalog(lang, "dashboard")
+    differ = [f"{lang}: {msgid!r} is {pages[msgid][0]!r} in dashboard.po, {text!r} in {stem}.po"
+              for path in catalog.po_files(lang) if path.stem != "dashboard"
+              for msgid, (text, stem) in catalog.translations(lang).items()
+              if msgid in pages and stem == path.stem and pages[msgid] != (text,)]
+    assert not differ, "\n".join(differ)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_counted_page_message_has_its_plural_for_0_1_2_5(lang):
+    """ngettext through the dashboard's own catalog picks the form the language's rule says."""
+    translations = i18n.domain_translations("dashboard", lang)
+    forms_of = catalog.domain_catalog(lang, "dashboard")
+    counted = {msgid: m.plural for msgid, m in PAGES.items() if m.plural}
+    assert len(counted) >= 10
+    for msgid, plural in counted.items():
+        forms = forms_of.get(msgid, (msgid, plural))
+        for n in (0, 1, 2, 5):
+            got = translations.ngettext(msgid, plural, n) % {"num": n}
+            assert got == forms[PLURAL_INDEX[lang](n)] % {"num": n}, (lang, msgid, n, got)
+    assert i18n.domain_translations("dashboard", "en").ngettext("%(num)s member", "%(num)s members", 1) \
+        == "%(num)s member"
+
+
+def test_the_page_check_names_what_is_missing():
+    fake = {"Brand new page words": catalog.Message("Brand new page words", "dashboard",
+                                                    [("bot/templates/dashboard/x.html", 1)])}
+    gaps = catalog.missing_pages(fake, "sw")
+    assert gaps == {"dashboard": ["Brand new page words"]}
+    assert "bot/locales/sw/LC_MESSAGES/dashboard.po lacks 1" in catalog.describe_missing({"sw": gaps})

@@ -11,7 +11,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from bot.app import create_app
-from bot.dashboard import COOKIE, distribution_chart, routes, trend_chart
+from bot.dashboard import COOKIE, Formats, distribution_chart, environment, routes, trend_chart
 from storage.clusters import create_cluster
 from storage.db import session_scope
 from storage.members import Member
@@ -209,3 +209,99 @@ def test_pending_members_are_listed_first(web, db, cluster, add_member):
     assert text.index("Zed") < text.index("Amani")
     with session_scope(db) as s:
         assert len(s.exec(select(Member)).all()) == 3
+
+
+# ---------------------------------------------------------------- language, escaping, plurals
+SLUGS = ("", "members", "events", "purchases", "savings", "polls", "outbox")
+
+
+def test_pages_are_in_the_facilitators_own_language(web, db, cluster, add_member):
+    add_member(FAC, admin_role="facilitator", language="sw")
+    add_member("+255712000004", status="pending", name="Neema")
+    login(web, db)
+    page = web.get("/dashboard/c/MOSHI/")
+    assert '<html lang="sw">' in page.text
+    assert "Wanachama waliojitolea" in page.text and "Committed members" not in page.text
+    assert "<h1>Muhtasari</h1>" in page.text and "Overview" not in page.text
+    members = web.get("/dashboard/c/MOSHI/members").text
+    assert "anasubiri idhini" in members and "Idhinisha" in members and "Approve" not in members
+    for slug in SLUGS:
+        assert "Log out" not in web.get(f"/dashboard/c/MOSHI/{slug}").text, slug
+
+
+def test_switching_language_keeps_to_our_pages_and_refuses_unknown_codes(web, db, cluster, add_member):
+    add_member(FAC, admin_role="facilitator")
+    login(web, db)
+    csrf = csrf_of(web.get("/dashboard/c/MOSHI/members").text)
+    r = web.post("/dashboard/language", data={"lang": "fr", "csrf": csrf, "next": "/dashboard/c/MOSHI/members"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard/c/MOSHI/members"
+    assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+    page = web.get("/dashboard/c/MOSHI/").text
+    assert '<html lang="fr">' in page and "Membres engagés" in page and "Committed members" not in page
+
+    refused = web.post("/dashboard/language", data={"lang": "xx", "csrf": csrf, "next": "/dashboard"})
+    assert refused.status_code == 400 and "Cette langue n'est pas disponible" in refused.text
+    assert web.post("/dashboard/language", data={"lang": "sw", "csrf": "f" * 32}).status_code == 403
+    assert web.post("/dashboard/language", data={"lang": "sw", "csrf": csrf},
+                    headers={"Origin": "https://evil.example"}).status_code == 403
+    assert "Membres engagés" in web.get("/dashboard/c/MOSHI/").text  # nothing refused changed the language
+    for target in ("https://evil.example/x", "//evil.example/x", "/elsewhere", "/\\evil.example"):
+        r = web.post("/dashboard/language", data={"lang": "am", "csrf": csrf, "next": target},
+                     follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/dashboard", target
+
+    assert web.post("/dashboard/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert "enter your phone number" in web.get("/dashboard").text  # the choice ended with the session
+
+
+def test_language_on_the_login_page_needs_no_session(web, db, cluster, add_member):
+    r = web.post("/dashboard/language", data={"lang": "sw", "next": "/dashboard"}, follow_redirects=False)
+    assert r.status_code == 303
+    page = web.get("/dashboard").text
+    assert "Kuingia kwenye dashibodi" in page and "enter your phone number" not in page
+    assert 'name="lang" value="en"' in page and "<b>Kiswahili</b>" in page
+
+
+def test_names_are_escaped_on_every_page_that_shows_them(web, db, cluster, add_member):
+    evil = '<script>alert("x")</script>'
+    add_member(FAC, admin_role="facilitator", name=evil)
+    pending = add_member("+255712000004", status="pending", name=evil + "&")
+    login(web, db)
+    pages = [web.get(f"/dashboard/c/MOSHI/{slug}").text for slug in SLUGS]
+    csrf = csrf_of(pages[0])
+    pages.append(web.post(f"/dashboard/c/MOSHI/members/{pending.number}/approve", data={"csrf": csrf}).text)
+    pages.append(web.get("/dashboard/c/MOSHI/members?q=" + evil).text)
+    for text in pages:
+        assert "<script" not in text and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
+    assert "is now an active member" in pages[-2] and "&lt;/script&gt;&amp;" in pages[-2]
+
+
+def test_the_notice_after_a_decision_is_worded_by_us_not_by_the_link(web, db, cluster, add_member):
+    add_member(FAC, admin_role="facilitator")
+    neema = add_member("+255712000004", name="Neema")
+    login(web, db)
+    page = web.get(f"/dashboard/c/MOSHI/members?done=approved&number={neema.number}").text
+    assert f"{neema.number} Neema is now an active member." in page
+    crafted = web.get("/dashboard/c/MOSHI/members?done=Call+0712+to+verify&number=MOSHI-001").text
+    assert "Call 0712" not in crafted and 'class="flash"' not in crafted
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", ["0 active members", "1 active member", "2 active members", "5 active members"]),
+    ("sw", ["wanachama kamili 0", "mwanachama kamili 1", "wanachama kamili 2", "wanachama kamili 5"]),
+    ("fr", ["0 membre actif", "1 membre actif", "2 membres actifs", "5 membres actifs"]),
+    ("am", ["0 ንቁ አባል", "1 ንቁ አባል", "2 ንቁ አባላት", "5 ንቁ አባላት"]),
+])
+def test_counted_phrases_take_the_plural_of_the_language(lang, expected):
+    macros = environment(lang).get_template("macros.html").module
+    assert [str(macros.counted("active", n, Formats(lang))) for n in (0, 1, 2, 5)] == expected
+
+
+def test_one_member_is_not_one_members(web, db, cluster, add_member):
+    add_member(FAC, admin_role="facilitator")
+    add_member("+255712000004", status="pending")
+    login(web, db)
+    text = web.get("/dashboard/c/MOSHI/").text
+    assert "1 member waiting for approval" in text and "1 members" not in text
+    assert "1 active member," in text

@@ -4,6 +4,7 @@ Participants P1..P10 (P = index): committed P1..P8; roles of the committed: 6 fi
 1 government; women P1..P6. Shares below are worked out by hand in each test's comment.
 """
 
+
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,12 @@ from sqlmodel import select
 from storage import kpis
 from storage.clusters import Cluster
 from storage.db import session_scope
+from storage.events import CheckIn, Event
 from storage.members import Member
 from storage.messages import InboundMessage
+from storage.polls import Poll, PollQuestion, PollRecipient, PollResponse, PollRound
+from storage.purchases import Pledge, Purchase
+from storage.savings import Account, Loan
 from storage.visits import Visit
 from tests.conftest import say
 
@@ -94,9 +99,6 @@ def test_contact_counts_distinct_participants_in_twelve_months(db, cluster, peop
 
 
 def test_joint_activities_from_check_ins_and_pledges(db, cluster, people):
-    from storage.events import CheckIn, Event
-    from storage.purchases import Pledge, Purchase
-
     _fac, found = people
     with session_scope(db) as s:
         event = Event(cluster_id=cluster.id, title="Workshop", starts_at=NOW - timedelta(days=60),
@@ -135,8 +137,6 @@ def test_women_and_engaged_members(db, cluster, people):
 
 
 def test_savings_and_loans_totals(db, cluster, people):
-    from storage.savings import Account, Loan
-
     _fac, found = people
     with session_scope(db) as s:
         a = Account(cluster_id=cluster.id, member_id=found[0].id, currency="TZS", balance_minor=150_000)
@@ -152,8 +152,6 @@ def test_savings_and_loans_totals(db, cluster, people):
 
 
 def test_poll_response_rate_counts_unique_members_and_satisfaction(db, cluster, people):
-    from storage.polls import Poll, PollQuestion, PollRecipient, PollResponse, PollRound
-
     _fac, found = people
     with session_scope(db) as s:
         poll = Poll(cluster_id=cluster.id, title="Satisfaction", status="scheduled")

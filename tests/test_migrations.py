@@ -1,5 +1,9 @@
 """Migrations: they build exactly the tables the models describe, from empty and from the first revision."""
 
+
+import subprocess
+import sys
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -50,9 +54,6 @@ def test_upgrade_from_the_first_revision_to_heads(tmp_path, backend, database_ur
 
 def test_processes_starting_together_migrate_one_at_a_time(database_url):
     """Several web processes may start at once on a PaaS: each migrates, none fails on a half-built schema."""
-    import subprocess
-    import sys
-
     engine = make_engine(database_url)
     cfg = alembic_config(engine)
     with engine.connect() as conn:  # back to an empty schema, as on a first deployment

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import i18n, parse, router, sms
-from bot.money import AmountError, parse_amount
 from bot.parse import ParseError
 
 LANGS = ("en", "sw", "fr", "am")
@@ -93,16 +92,6 @@ def test_ceilings_default_per_currency_and_configured():
 def test_whole_units_follow_cldr_cash_digits():
     assert all(parse.whole_units(c) for c in ("TZS", "UGX", "XOF", "XAF", "RWF"))
     assert not any(parse.whole_units(c) for c in ("KES", "ETB", "USD"))
-
-
-def test_the_older_names_keep_their_codes():
-    assert parse_amount("5,000", "TZS") == 500_000
-    with pytest.raises(AmountError) as exc:
-        parse_amount("1,00", "TZS")
-    assert exc.value.code == "decimals"  # the savings reply table has no "ambiguous" yet
-    with pytest.raises(AmountError) as exc:
-        parse_amount("5000 USD", "TZS")
-    assert exc.value.code == "invalid"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -1,14 +1,17 @@
 """Privacy: one member's data exported, a member forgotten without changing totals, masked logs, backups."""
 
+
 import json
 import logging
 import sqlite3
+from datetime import timedelta
 
 from sqlmodel import func, select
 
-from storage.db import session_scope
+from bot.scheduler import run_due
+from storage.db import session_scope, utcnow
 from storage.members import Identity, Member
-from storage.messages import InboundMessage
+from storage.messages import InboundMessage, OutboundMessage
 from tests.conftest import with_settings
 
 
@@ -69,13 +72,7 @@ def test_backup_is_a_consistent_copy(cli_run, settings, add_member, tmp_path, ba
 
 
 def test_message_texts_are_erased_after_the_retention_period(db, settings, phone, add_member):
-    from datetime import timedelta
-
     settings = with_settings(settings, retention_days=365)
-    from bot.scheduler import run_due
-    from storage.db import utcnow
-    from storage.messages import OutboundMessage
-
     add_member("+255712000001")
     phone("+255712000001").last("PROFILE")
     run_due(db, settings, utcnow() + timedelta(days=364))

@@ -15,9 +15,10 @@ import pytest
 from sqlmodel import select
 
 from bot import outbox
-from bot.channels.telegram import TelegramTransport
+from bot.channels.telegram import TelegramTransport, inbound_from_update
 from bot.channels.twilio_sms import TwilioTransport
 from bot.dispatch import Dispatcher, backoff
+from bot.engine import receive
 from storage.db import session_scope
 from storage.members import get_or_create_identity
 from storage.messages import OutboundMessage
@@ -193,23 +194,22 @@ def test_retries_back_off_exponentially_and_honour_retry_after(db, providers, ch
     assert gaps[3] >= 45 - 0.01  # Retry-After honoured, however short the backoff would be
 
 
+def queue_notice(db, channel: str, address: str, text: str) -> int:
+    with session_scope(db) as s:
+        row = outbox.queue(s, get_or_create_identity(s, channel, address), text, kind="notice")
+        s.flush()
+        return row.id
+
+
 @pytest.mark.parametrize("channel", ["sms", "telegram"])
 def test_a_silenced_address_is_not_tried_until_its_owner_writes_again(db, providers, channel):
     twilio, telegram, dispatcher, _, both = providers
     address = sorted(INVALID_PHONES)[0] if channel == "sms" else sorted(BLOCKED_CHATS)[0]
     fake = twilio if channel == "sms" else telegram
-    with session_scope(db) as s:
-        identity = get_or_create_identity(s, channel, address)
-        first = outbox.queue(s, identity, "First", kind="notice")
-        s.flush()
-        first_id = first.id
+    first_id = queue_notice(db, channel, address, "First")
     dispatcher.drain()
     assert rows(db)[first_id].status == "failed"
-    with session_scope(db) as s:
-        identity = get_or_create_identity(s, channel, address)
-        later = outbox.queue(s, identity, "Later", kind="notice")
-        s.flush()
-        later_id = later.id
+    later_id = queue_notice(db, channel, address, "Later")
     calls = len(fake.calls())
     dispatcher.drain()
     assert len(fake.calls()) == calls  # the provider is not asked again
@@ -222,15 +222,8 @@ def test_a_silenced_address_is_not_tried_until_its_owner_writes_again(db, provid
         assert replies
     else:
         telegram.blocked.discard(address)
-        from bot.channels.telegram import inbound_from_update
-        from bot.engine import receive
-
         receive(db, both, inbound_from_update(text_update(int(address), "HELP")))
-    with session_scope(db) as s:
-        identity = get_or_create_identity(s, channel, address)
-        again = outbox.queue(s, identity, "Again", kind="notice")
-        s.flush()
-        again_id = again.id
+    again_id = queue_notice(db, channel, address, "Again")
     dispatcher.drain()
     assert rows(db)[again_id].status == "sent"
     INVALID_PHONES.add(address) if channel == "sms" else BLOCKED_CHATS.add(address)

@@ -472,9 +472,12 @@ def test_amounts_round_half_up_to_the_minor_unit():
 
 
 def test_quantities_and_deadlines_as_members_write_them():
-    from bot.handlers.purchases import QuantityError, parse_deadline, parse_quantity
+    from datetime import time
 
-    assert [parse_quantity(t) for t in ("2", "2.5", "2,5", "1,000", "0.125", "12")] == [
+    from bot import parse
+    from bot.parse import ParseError
+
+    assert [parse.quantity(t) for t in ("2", "2.5", "2,5", "1,000", "0.125", "12")] == [
         2000,
         2500,
         2500,
@@ -483,9 +486,17 @@ def test_quantities_and_deadlines_as_members_write_them():
         12000,
     ]
     for bad in ("two", "1.2.3", "", "2.5555"):
-        with pytest.raises(QuantityError):
-            parse_quantity(bad)
+        with pytest.raises(ParseError):
+            parse.quantity(bad)
     now = datetime(2099, 3, 20, 7, 0, tzinfo=UTC)
+
+    def parse_deadline(text: str, tz: str, now: datetime) -> datetime | None:
+        """The purchases' rule: a date alone closes at 18:00."""
+        try:
+            return parse.moment(text, tz, now, default_time=time(18, 0))
+        except ParseError:
+            return None
+
     assert parse_deadline("14/03 17:00", "Africa/Dar_es_Salaam", now) == datetime(
         2100, 3, 14, 14, 0, tzinfo=UTC
     )

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from bot.app import create_app
 from bot.engine import Inbound, receive
 from storage.db import session_scope
+from storage.members import get_or_create_identity
 from storage.messages import InboundMessage, OutboundMessage
 from storage.savings import Entry, Request, unit
 from tests.conftest import next_sid, sign, twiml_texts, with_settings
@@ -115,8 +116,6 @@ def test_telegram_updates_repeated_concurrently_act_once(db, unthrottled, cluste
     members, _ = people
     chats = {m.phone: 880000 + i for i, m in enumerate(members)}
     with session_scope(db) as s:
-        from storage.members import get_or_create_identity
-
         for m in members:
             ident = get_or_create_identity(s, "telegram", str(chats[m.phone]))
             ident.member_id = m.id

@@ -22,6 +22,7 @@ from bot.channels.telegram import (
     set_webhook,
 )
 from bot.dispatch import Dispatcher
+from bot.runtime import start_workers
 from storage.db import session_scope
 from storage.members import Identity, Member
 from storage.messages import InboundMessage, OutboundMessage
@@ -309,8 +310,6 @@ def test_set_webhook_registers_the_public_url_and_secret(tg_settings, fake_teleg
 
 
 def test_polling_mode_end_to_end_with_the_workers(tg_settings, db, cluster, fake_telegram):
-    from bot.runtime import start_workers
-
     polling = with_settings(tg_settings, telegram_mode="polling", twilio_account_sid="")
     fake_telegram.push(text_update(CHAT, "/join"))
     _dispatcher, stop = start_workers(db, polling, with_scheduler=False)

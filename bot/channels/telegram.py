@@ -41,7 +41,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot import engine as bot_engine
 from bot.config import Settings
 from bot.dispatch import SendError
-from bot.engine import Inbound
+from bot.engine import GlossaryIndex, Inbound  # the lookup index is part of receive()'s signature
 from storage.messages import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,7 @@ class Poller:
     def __init__(self, db: Engine, settings: Settings, wake: Callable[[], None] = lambda: None, *,
                  poll_timeout: float = 25.0, timeout: float = 10.0):
         self.db, self.settings, self.wake = db, settings, wake
+        self.glossary = GlossaryIndex()
         self.poll_timeout = poll_timeout
         self.caller = BotCaller(settings, timeout, poll_timeout)
         self.offset: int | None = None
@@ -258,7 +259,7 @@ class Poller:
     def handle(self, data: dict) -> None:
         inbound = inbound_from_update(data)
         if inbound is not None:
-            bot_engine.receive(self.db, self.settings, inbound)
+            bot_engine.receive(self.db, self.settings, inbound, glossary=self.glossary)
         answer = webhook_answer(data)
         if "callback_query_id" in answer:
             try:

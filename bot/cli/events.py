@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import outbox
+from bot import i18n, parse
 from bot.cli.common import CliError
-from bot.handlers.events import WhenError, parse_when, send_invitations
+from bot.handlers.events import (
+    CANCELLED,
+    END_OF_DAY,
+    ERRORS,
+    MOVED,
+    SEGMENT_ERRORS,
+    WHEN_HINT,
+    read_span,
+    send_invitations,
+    tell,
+    when_refusal,
+)
 from storage import events as store
 from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
@@ -62,18 +73,34 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=cli_attend)
 
 
-def _cli_when(cluster: Cluster, text: str | None, now: datetime, *, need_time: bool = True):
+def _cli_when(cluster: Cluster, text: str | None, now: datetime, *, default_time=None):
+    """A local date and time read as messages read them (bot.parse), or (None, None) when not given."""
     if not text:
         return None, None
     try:
-        return parse_when(text, cluster.timezone, now, need_time=need_time)
-    except WhenError as exc:
-        raise CliError(f"cannot read the date and time '{text}' (e.g. 2026-12-12 14:00)") from exc
+        return read_span(text, cluster.timezone, now, default_time=default_time)
+    except parse.ParseError as exc:
+        reason = i18n.translate("en", when_refusal(exc, WHEN_HINT))
+        raise CliError(f"cannot take the date and time '{text}': {reason}") from exc
 
 
-def _cli_fail(exc: Exception):
-    return CliError(f"refused: {getattr(exc, 'code', exc)}" + (f" ({exc.detail})" if getattr(exc, "detail", "")
-                                                                   else ""))
+def _cli_fail(exc: EventError | SegmentError, cluster: Cluster, event_id: int | str = ""):
+    """The rule's refusal as a facilitator reads it by SMS, in English, after its code."""
+    table = SEGMENT_ERRORS if isinstance(exc, SegmentError) else ERRORS
+    reason = i18n.translate("en", table.get(exc.code) or ERRORS["unknown_event"], tz=cluster.timezone,
+                            event_id=event_id, deadline=utcnow(), word=exc.detail[:20])
+    return CliError(f"refused ({exc.code}): {reason}")
+
+
+def _invite_the_rest(cli, cluster_id: int, event_id: int) -> None:
+    """The invitations after the first batch, one committed transaction per batch, so the web process's
+    messages are never kept waiting behind the whole fan-out; an interrupted run leaves the rest to the
+    scheduler's events.invitations job."""
+    while True:
+        with session_scope(cli.db) as session:
+            cluster, event = session.get(Cluster, cluster_id), session.get(Event, event_id)
+            if not send_invitations(session, cluster, event):
+                return
 
 
 def _minutes(text: str) -> int:
@@ -87,7 +114,7 @@ def cli_create(args, cli) -> None:
         start, end = _cli_when(cluster, args.start, now)
         if args.end:
             end = _cli_when(cluster, args.end, now)[0]
-        deadline = _cli_when(cluster, args.deadline, now, need_time=False)[0]
+        deadline = _cli_when(cluster, args.deadline, now, default_time=END_OF_DAY)[0]
         try:
             event = store.create_event(session, cluster, title=args.title, kind=args.kind, starts_at=start,
                                        ends_at=end, place=args.place, capacity=args.capacity,
@@ -96,21 +123,28 @@ def cli_create(args, cli) -> None:
                                        deadline_reminder=_minutes(args.deadline_reminder))
             members = store.publish(session, event.id, cluster, now) if args.publish else []
         except (EventError, SegmentError) as exc:
-            raise _cli_fail(exc) from exc
-        send_invitations(session, cluster, event, members)
+            raise _cli_fail(exc, cluster) from exc
+        if members:
+            send_invitations(session, cluster, event, now=now)
+        cluster_id, event_id = cluster.id, event.id
         state = f"published, {len(members)} invitations queued" if args.publish else "draft"
         print(f"event {event.id} {event.title}: {state}; check-in code {event.checkin_code}")
+    if members:
+        _invite_the_rest(cli, cluster_id, event_id)
 
 
 def cli_publish(args, cli) -> None:
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
+        now = utcnow()
         try:
-            members = store.publish(session, args.id, cluster, utcnow())
+            members = store.publish(session, args.id, cluster, now)
         except (EventError, SegmentError) as exc:
-            raise _cli_fail(exc) from exc
-        send_invitations(session, cluster, session.get(Event, args.id), members)
+            raise _cli_fail(exc, cluster, args.id) from exc
+        send_invitations(session, cluster, session.get(Event, args.id), now=now)
+        cluster_id = cluster.id
         print(f"event {args.id} published: {len(members)} invitations queued")
+    _invite_the_rest(cli, cluster_id, args.id)
 
 
 def cli_list(args, cli) -> None:
@@ -125,7 +159,7 @@ def cli_show(args, cli) -> None:
         cluster = cli.cluster(session, args.cluster)
         event = store.get_event(session, cluster, args.id)
         if event is None:
-            raise _cli_fail(EventError("unknown_event"))
+            raise _cli_fail(EventError("unknown_event"), cluster, args.id)
         s = store.summary(session, event)
         print(f"event {event.id} {event.title} ({event.status}), {local(event.starts_at, cluster)}, "
               f"{event.place}; capacity {event.capacity or 'none'}; code {event.checkin_code}")
@@ -141,10 +175,8 @@ def cli_cancel(args, cli) -> None:
         try:
             event, told = store.cancel(session, cluster, args.id, utcnow())
         except EventError as exc:
-            raise _cli_fail(exc) from exc
-        for member in told:
-            outbox.notify(session, member, "Sorry: {event} on {start} is cancelled.", in_cluster=cluster,
-                          batch=f"event:{event.id}", event=event.title, start=event.starts_at)
+            raise _cli_fail(exc, cluster, args.id) from exc
+        tell(session, cluster, event, told, CANCELLED)
         print(f"event {event.id} cancelled; {len(told)} members told")
 
 
@@ -158,11 +190,8 @@ def cli_move(args, cli) -> None:
         try:
             event, told = store.move(session, cluster, args.id, start, now, ends_at=end)
         except EventError as exc:
-            raise _cli_fail(exc) from exc
-        for member in told:
-            outbox.notify(session, member, "{event} has moved to {start}, {venue}. Send NO {event_id} if you can "
-                          "no longer come.", in_cluster=cluster, batch=f"event:{event.id}", event=event.title,
-                          start=event.starts_at, venue=event.place, event_id=event.id)
+            raise _cli_fail(exc, cluster, args.id) from exc
+        tell(session, cluster, event, told, MOVED)
         print(f"event {event.id} moved to {local(event.starts_at, cluster)}; {len(told)} members told")
 
 
@@ -173,7 +202,7 @@ def cli_remind(args, cli) -> None:
             deadline = _minutes(args.deadline_reminder) if args.deadline_reminder else None
             event = store.set_reminders(session, cluster, args.id, args.times, deadline)
         except EventError as exc:
-            raise _cli_fail(exc) from exc
+            raise _cli_fail(exc, cluster, args.id) from exc
         print(f"event {event.id}: reminders {event.reminders} minutes before the start, "
               f"{event.deadline_reminder} before the answer deadline")
 
@@ -181,12 +210,16 @@ def cli_remind(args, cli) -> None:
 def cli_attend(args, cli) -> None:
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
-        for ref in args.members:
-            member = find_member(session, cluster, ref)
+        try:
+            refs = parse.member_refs(", ".join(args.members), cluster.region)
+        except parse.ParseError as exc:
+            raise CliError(f"{i18n.translate('en', exc.msgid)} Nothing recorded.") from exc
+        for ref in refs:
+            member = find_member(session, cluster, ref.key)
             if member is None:
-                raise CliError(f"no member {ref} in {cluster.name}; nothing recorded")
+                raise CliError(f"no member {ref.text} in {cluster.name}; nothing recorded")
             try:
                 _record, new = store.mark_attendance(session, cluster, args.id, member, utcnow(), method="cli")
             except EventError as exc:
-                raise _cli_fail(exc) from exc
+                raise _cli_fail(exc, cluster, args.id) from exc
             print(f"{member.number} {member.name}: " + ("recorded" if new else "already recorded"))

@@ -1,15 +1,18 @@
-"""`clusterbot purchase create|list`."""
+"""`clusterbot purchase create|list`: every option is read by the shared parser, as NEWBUY reads answers."""
 
 from __future__ import annotations
 
-from bot import i18n
+from bot import i18n, parse
 from bot.cli.common import CliError
-from bot.handlers.purchases import QuantityError, parse_deadline, parse_quantity, publish_purchase
-from bot.money import AmountError, parse_amount
+from bot.handlers.purchases.common import DEFAULT_CLOSING, parsed_values
+from bot.handlers.purchases.flows import TEXT_LIMITS, publish_purchase
+from bot.parse import ParseError
 from storage import purchases as store
 from storage.db import session_scope, utcnow
 from storage.purchases import PurchaseError
 from storage.segments import SegmentError
+
+UNIT_LIMIT = 12  # storage.purchases: Purchase.unit and Purchase.units
 
 
 def register_cli(subparsers) -> None:
@@ -17,18 +20,19 @@ def register_cli(subparsers) -> None:
         dest="action", required=True
     )
     p = group.add_parser("create", help="open a joint purchase and offer it to a segment of members")
-    p.add_argument("--item", required=True)
-    p.add_argument("--unit", required=True, help="one unit, e.g. bag")
+    p.add_argument("--item", required=True, help="what the group buys, 2 to 24 characters")
+    p.add_argument("--unit", required=True, help="one unit, one word, e.g. bag")
     p.add_argument("--units", default="", help="several units, e.g. bags (default: --unit)")
     p.add_argument("--fractional", action="store_true", help="members may pledge parts of a unit")
-    p.add_argument("--price", required=True, help="price of one unit at the group rate")
-    p.add_argument("--usual-price", default="0", help="usual price of one unit bought alone")
-    p.add_argument("--supplier", default="")
-    p.add_argument("--pay-to", default="", help="how members pay, e.g. 'M-Pesa 0712 345 678'")
-    p.add_argument("--minimum", required=True)
-    p.add_argument("--maximum", default="0")
-    p.add_argument("--limit", default="0", help="most one member may pledge")
-    p.add_argument("--deadline", required=True, help="local date and time, e.g. 2026-03-14 17:00")
+    p.add_argument("--price", required=True, help="price of one unit at the group rate, e.g. 45000 or 45 000")
+    p.add_argument("--usual-price", default="0", help="usual price of one unit bought alone; 0 if unknown")
+    p.add_argument("--supplier", default="", help="up to 30 characters")
+    p.add_argument("--pay-to", default="", help="how members pay, e.g. 'M-Pesa 0712 345 678' (30 characters)")
+    p.add_argument("--minimum", required=True, help="least the group must order in total, in units")
+    p.add_argument("--maximum", default="0", help="most the supplier can sell in total; 0 for no limit")
+    p.add_argument("--limit", default="0", help="most one member may pledge; 0 for no limit")
+    p.add_argument("--deadline", required=True,
+                   help="local date and time, e.g. 2026-03-14 17:00 or 14/03 17:00; a date alone closes at 18:00")
     p.add_argument("--segment", default="all")
     p.add_argument("--cluster")
     p.set_defaults(func=cmd_create)
@@ -37,37 +41,61 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=cmd_list)
 
 
+def _text(option: str, value: str, limit: int, *, required: bool = True, word: bool = False) -> str:
+    """A name typed on the command line, tidied, within the column it goes in (never cut short)."""
+    text = parse.clean(value)
+    if not text and not required:
+        return ""
+    if word and (not text or len(text) > limit or " " in text):
+        raise CliError(f"{option}: one word of at most {limit} characters")
+    if not word and not 2 <= len(text) <= limit:
+        raise CliError(f"{option}: 2 to {limit} characters")
+    return text
+
+
+def _read(option: str, reader, currency: str):
+    """The value the shared parser reads, or a CLI error worded as the bot words it in English."""
+    try:
+        return reader()
+    except ParseError as exc:
+        raise CliError(f"{option}: {i18n.translate('en', exc.msgid, **parsed_values(exc, currency))}") from exc
+
+
 def cmd_create(args, cli) -> None:
     now = utcnow()
+    whole = not args.fractional
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
-        try:
-            data = dict(
-                item=args.item,
-                unit=args.unit,
-                units=args.units or args.unit,
-                whole="no" if args.fractional else "yes",
-                price=parse_amount(args.price, cluster.currency),
-                usual=parse_amount(args.usual_price, cluster.currency, allow_zero=True),
-                supplier=args.supplier,
-                pay_to=args.pay_to,
-                minimum=parse_quantity(args.minimum),
-                maximum=parse_quantity(args.maximum),
-                limit=parse_quantity(args.limit),
-                segment=args.segment,
-            )
-        except (AmountError, QuantityError) as exc:
-            raise CliError(f"not a valid amount or quantity: {exc.code}") from exc
-        deadline = parse_deadline(args.deadline, cluster.timezone, now)
-        if deadline is None:
-            raise CliError("deadline: write a local date and time, e.g. 2026-03-14 17:00")
-        data["deadline"] = deadline.isoformat()
+        currency = cluster.currency
+
+        def quantity(option: str, text: str, *, allow_zero: bool = True) -> int:
+            return _read(option, lambda: parse.quantity(text, whole=whole, allow_zero=allow_zero), currency)
+
+        unit = _text("--unit", args.unit, UNIT_LIMIT, word=True)
+        closing = _read("--deadline", lambda: parse.moment(args.deadline, cluster.timezone, now,
+                                                          default_time=DEFAULT_CLOSING), currency)
+        data = dict(
+            item=_text("--item", args.item, TEXT_LIMITS["item"]),
+            unit=unit,
+            units=_text("--units", args.units, UNIT_LIMIT, required=False, word=True) or unit,
+            whole="whole" if whole else "parts",
+            price=_read("--price", lambda: parse.amount(args.price, currency), currency),
+            usual=_read("--usual-price", lambda: parse.amount(args.usual_price, currency, allow_zero=True),
+                        currency),
+            supplier=_text("--supplier", args.supplier, TEXT_LIMITS["supplier"], required=False),
+            pay_to=_text("--pay-to", args.pay_to, TEXT_LIMITS["pay_to"], required=False),
+            minimum=quantity("--minimum", args.minimum, allow_zero=False),
+            maximum=quantity("--maximum", args.maximum),
+            limit=quantity("--limit", args.limit),
+            segment=args.segment,
+            deadline=closing.isoformat(),
+        )
         try:
             p, told = publish_purchase(session, cluster, data, None, now)
         except (PurchaseError, SegmentError) as exc:
             raise CliError(f"purchase refused: {exc.code}") from exc
-        closing = i18n.local_time(p.deadline, cluster.timezone)
-        print(f"purchase {p.id} ({p.item}) open until {closing:%Y-%m-%d %H:%M}; offered to {told} members")
+        local = i18n.local_time(p.deadline, cluster.timezone)
+        print(f"purchase {p.id} ({p.item}) open until {local:%Y-%m-%d %H:%M}; offered to {told} member{'' if told == 1 else 's'}")
 
 
 def cmd_list(args, cli) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
-from bot import outbox
+from bot import outbox, parse
 from bot.cli.common import CliError
 from bot.handlers.savings import as_money
-from bot.money import AmountError, parse_amount
+from bot.parse import MAX_MINOR, ParseError
 from storage import savings as store
 from storage.clusters import all_clusters
 from storage.db import session_scope, utcnow
@@ -48,14 +46,16 @@ def register_cli(subparsers) -> None:
 
 
 def _percent_bp(text: str) -> int:
-
+    """Basis points from a percentage as people write it (5, 7.5, 7,5, 1.25%), read by bot.parse."""
     try:
-        bp = Decimal(text.strip().rstrip("%")) * 100
-    except InvalidOperation as exc:
+        thousandths = parse.quantity(text.strip().removesuffix("%"), lang="en")
+    except ParseError as exc:
+        if exc.code == "negative":
+            raise CliError(f"{text}: a percentage from 0 to 100 with at most two decimals") from exc
         raise CliError(f"{text} is not a percentage") from exc
-    if bp < 0 or bp != bp.to_integral_value():
-        raise CliError(f"{text}: a percentage with at most two decimals, not negative")
-    return int(bp)
+    if thousandths % 10 or thousandths > 100 * 1000:
+        raise CliError(f"{text}: a percentage from 0 to 100 with at most two decimals")
+    return thousandths // 10
 
 
 def cli_check(args, cli) -> None:
@@ -118,12 +118,10 @@ def cli_rules(args, cli) -> None:
 
 
 def _rule_changes(args, currency: str) -> dict:
-    def amount(text: str) -> int | None:
-        if text.strip() == "0":
-            return 0
+    def amount(text: str, ceiling: int | None = None) -> int:
         try:
-            return parse_amount(text, currency)
-        except AmountError as exc:
+            return parse.amount(text, currency, ceiling_minor=ceiling, allow_zero=True)
+        except ParseError as exc:
             raise CliError(f"{text} is not an amount ({exc.code})") from exc
 
     changes = {
@@ -139,7 +137,7 @@ def _rule_changes(args, currency: str) -> dict:
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.ceiling is not None:
-        changes["ceiling_minor"] = amount(args.ceiling) or None
+        changes["ceiling_minor"] = amount(args.ceiling, MAX_MINOR) or None  # the ceiling may exceed the default
     return changes
 
 
@@ -147,7 +145,10 @@ def cli_committee(args, cli) -> None:
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
         if args.op != "list":
-            member = find_member(session, cluster, args.member or "")
+            try:
+                member = find_member(session, cluster, parse.member_ref(args.member, cluster.region).key)
+            except ParseError:
+                member = None
             if member is None:
                 raise CliError(f"no member {args.member} in {cluster.code}")
             store.set_committee(session, cluster, member, args.op == "add")

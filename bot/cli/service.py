@@ -19,6 +19,7 @@ from bot.cli.common import Cli, CliError
 from bot.engine import Inbound, receive
 from bot.runtime import start_workers
 from storage.db import session_scope
+from storage.glossary import GlossaryIndex
 from storage.members import normalise_phone
 from storage.messages import OutboundMessage
 
@@ -66,11 +67,13 @@ def cmd_chat(args, cli: Cli) -> None:
         raise CliError(f"{args.sender} is not a valid phone number (region {cli.settings.default_region})")
     print(f"Chatting as {phone}. Type a message, or an empty line / Ctrl-D to leave.", file=sys.stderr)
     last_seen = _last_outbound_id(cli.db)
+    glossary = GlossaryIndex()
     for line in sys.stdin:
         line = line.rstrip("\n")
         if not line.strip():
             break
-        outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent")
+        outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent",
+                          glossary=glossary)
         for reply in outcome.replies:
             print(f"< {reply.text}")
         with session_scope(cli.db) as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import i18n, router, sms
+from bot import flow, i18n, router, sms
 from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, refusal_for
 from bot.handlers.choices import pick
 from bot.handlers.registration import LANG_ALIASES, LANGS, STATUS_LABELS
@@ -107,7 +107,8 @@ def stop(ctx: Ctx) -> None:
     if ctx.member is not None:
         ctx.member.opted_out = True
         ctx.session.add(ctx.member)
-    ctx.end_flow()
+    if ctx.conversation is not None:
+        flow.leave(ctx, ctx.table.flows.get(ctx.conversation.flow))  # the flow tidies up what it holds
     ctx.reply("You will get no more broadcasts or reminders. Send START to get them again.")
 
 

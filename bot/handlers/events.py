@@ -1,24 +1,24 @@
 """Events over SMS and Telegram: a facilitator creates and publishes, members answer, remind, check in.
 
-Members: EVENTS, YES/NO/MAYBE id, HERE id code. Facilitators: NEWEVENT (a guided conversation), PUBLISH id,
-EVENT [id], MOVE id date time, CANCELEVENT id, ATTEND id member... The scheduler job sends the reminders.
+Members: EVENTS, YES/NO/MAYBE id, HERE id code. Facilitators: NEWEVENT (a guided flow), PUBLISH id,
+EVENT [id], MOVE id date time, CANCELEVENT id, ATTEND id member... The jobs (bot/jobs/events.py) send the
+reminders and the invitations a large segment still waits for.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from sqlmodel import Session
 
-from bot import outbox, router, sms
-from bot.context import ACTIVE, FACILITATOR, Command, Ctx, Flow
-from bot.handlers.choices import buttons, pick
-from bot.i18n import N_, format_timestamp
+from bot import outbox, parse, router, sms
+from bot.context import ACTIVE, FACILITATOR, Command, Ctx
+from bot.flow import Flow, Step, StepError
+from bot.i18n import N_, NP_, format_timestamp
 from storage import events as store
 from storage.clusters import Cluster
+from storage.db import utcnow
 from storage.events import Event, EventError
 from storage.members import Member, find_member
 from storage.segments import SegmentError, count_members, describe, parse_segment
@@ -27,11 +27,21 @@ KIND_CHOICES = [("workshop", N_("Workshop")), ("training", N_("Training")), ("me
                 ("trade_fair", N_("Trade fair")), ("study_tour", N_("Study tour")),
                 ("buyer_visit", N_("Buyer visit")), ("other", N_("Other event"))]
 ANSWER_BUTTONS = [(N_("Yes"), "YES {}"), (N_("No"), "NO {}"), (N_("Maybe"), "MAYBE {}")]
-CONFIRM_BUTTONS = [(N_("Publish"), "1"), (N_("Draft"), "2"), (N_("Drop"), "3")]
+CONFIRM_CHOICES = [("publish", N_("Publish")), ("draft", N_("Draft")), ("drop", N_("Drop"))]
 STATE_LABELS = {"invited": N_("not answered"), "yes": N_("coming"), "no": N_("not coming"),
                 "maybe": N_("maybe"), "waitlist": N_("waitlist"), "draft": N_("draft"),
                 "published": N_("published"), "cancelled": N_("cancelled")}
 
+TITLE_HINT = N_("Please send a title of 2 to 32 letters.")
+KIND_QUESTION = N_("What kind of event? 1 Workshop, 2 Training, 3 Meeting, 4 Trade fair, 5 Study tour, "
+                   "6 Buyer visit, 7 Other")
+PLACE_HINT = N_("Please send a place of 2 to 32 letters.")
+CAPACITY_HINT = N_("Please send a number of places, or 0 for no limit.")
+WHEN_HINT = N_("Please send a date and time, e.g. 12/12 14:00, 2026-12-12 14:00 or 12 Dec 14:00")
+SEGMENT_HINT = N_("Whom to invite? Send ALL, or terms like sector:tailoring location:Moshi gender:F "
+                  "role:academia event:12")
+
+# Every code a rule of storage/events.py refuses with, worded; _error fills the placeholders.
 ERRORS = {
     "unknown_event": N_("There is no event {event_id}. Send EVENTS to see your invitations."),
     "not_invited": N_("You are not invited to event {event_id}."),
@@ -49,118 +59,85 @@ ERRORS = {
                        "or 0 for none."),
     "empty_segment": N_("No active member is in that segment. Nothing was sent."),
     "bad_reminders": N_("Reminder times look like 1d,2h (days, hours or minutes before the start)."),
+    "bad_title": TITLE_HINT,
+    "bad_kind": KIND_QUESTION,
+    "bad_place": PLACE_HINT,
+    "bad_capacity": CAPACITY_HINT,
 }
-UNKNOWN = "unknown_event"
+# Every code storage/segments.py refuses a segment with; {word} is the term it could not read.
 SEGMENT_ERRORS = {
+    "empty": SEGMENT_HINT,
+    "missing_value": SEGMENT_HINT,
     "unknown_key": N_("I do not know {word}. Use all, or sector:, location:, gender:, role:, event:"),
     "bad_gender": N_("Gender must be F or M, e.g. gender:F"),
     "bad_role": N_("Role must be firm, government, academia or support, e.g. role:academia"),
     "bad_event": N_("There is no event {word} to take members from."),
     "unknown_event": N_("There is no event {word} to take members from."),
 }
-SEGMENT_HINT = N_("Whom to invite? Send ALL, or terms like sector:tailoring location:Moshi gender:F "
-                  "role:academia event:12")
+# What an answer did, by the invitation's new state.
+ANSWERED = {
+    "yes": N_("You are coming to {event}, {start}, {venue}. At the venue send HERE {event_id} and the code."),
+    "waitlist": N_("{event} is full. You are number {position} on the waitlist; we will tell you if a place "
+                   "opens."),
+    "no": N_("Noted: you will not come to {event}. Thank you for telling us."),
+    "maybe": N_("Noted: maybe for {event}, {start}. Send YES {event_id} when you are sure."),
+}
+INVITATION = N_("Invitation: {event}, {start}, {venue}. Reply YES {event_id}, NO {event_id} or MAYBE "
+                "{event_id}.")
+MOVED = N_("{event} has moved to {start}, {venue}. Send NO {event_id} if you can no longer come.")
+CANCELLED = N_("Sorry: {event} on {start} is cancelled.")
 
 
-# Reading dates and times as facilitators write them, in the cluster's timezone.
+# Dates and times: the shared parser, with one rule of the events domain on top.
 
-class WhenError(ValueError):
-    """The text is not a date and time we can read (code "format") or lacks the time (code "no_time")."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+RECENT = timedelta(days=60)
+END_OF_DAY = time(23, 59)
+VAGUE = frozenset({"empty", "invalid"})  # refusals that get the step's own example rather than the parser's
 
 
-def _month_names() -> dict[str, int]:
-    names: dict[str, int] = {"sept": 9}
-    for lang in ("en", "sw", "fr"):
-        months = Locale.parse(lang).months
-        for context in ("format", "stand-alone"):
-            for width in ("abbreviated", "wide"):
-                for number, name in months[context][width].items():
-                    names.setdefault(router.fold(name).strip("."), number)
-    return names
-
-
-MONTHS = _month_names()
-DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-DATE_NUM = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?$")
-TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?h?\s*(am|pm)?$")
-RANGE = re.compile(r"\s*-\s*|\s+(?:to|hadi|mpaka|a)\s+")
-ROLLOVER = timedelta(days=60)
-
-
-def _date_words(words: list[str], today: date) -> tuple[date, list[str]]:
-    """The date at the front of the words and the words left; a date without a year is the coming one."""
-    year = month = day = None
-    rest = words[1:]
-    if m := DATE_ISO.match(words[0]):
-        year, month, day = int(m[1]), int(m[2]), int(m[3])
-    elif m := DATE_NUM.match(words[0]):
-        day, month = int(m[1]), int(m[2])
-        year = (2000 + int(m[3]) if len(m[3]) == 2 else int(m[3])) if m[3] else None
-    elif len(words) >= 2 and words[0].isdecimal() and words[1].strip(".") in MONTHS:
-        day, month, rest = int(words[0]), MONTHS[words[1].strip(".")], words[2:]
-    elif len(words) >= 2 and words[0].strip(".") in MONTHS and words[1].isdecimal():
-        day, month, rest = int(words[1]), MONTHS[words[0].strip(".")], words[2:]
-    else:
-        raise WhenError("format")
-    if year is None and rest and re.fullmatch(r"\d{4}", rest[0]):
-        year, rest = int(rest[0]), rest[1:]
+def read_span(text: str, tz: str, now: datetime, lang: str | None = None, *,
+              default_time: time | None = None) -> tuple[datetime, datetime | None]:
+    """Start and end (or None) as bot.parse.span reads them, except that a date written without a year
+    that fell in the last 60 days is that past date, for the event rules to refuse as past, rather than
+    next year's: a facilitator who types last week's date has slipped, and an event quietly set a year
+    ahead would invite everyone to the wrong day."""
+    start, end = parse.span(text, tz, now, lang, default_time=default_time)
     try:
-        found = date(year or today.year, month, day)
-        if year is None and found < today - ROLLOVER:
-            found = date(today.year + 1, month, day)
-    except ValueError as exc:
-        raise WhenError("format") from exc
-    return found, rest
+        earlier, earlier_end = parse.span(text, tz, now - RECENT, lang, default_time=default_time)
+    except parse.ParseError:
+        return start, end
+    if earlier <= now and _year_before(earlier, start, ZoneInfo(tz)):
+        return earlier, earlier_end
+    return start, end
 
 
-def _clock(text: str) -> tuple[int, int]:
-    m = TIME.match(text.strip())
-    if not m:
-        raise WhenError("format")
-    hour, minute = int(m[1]), int(m[2] or 0)
-    if m[3] == "pm" and hour < 12:
-        hour += 12
-    elif m[3] == "am" and hour == 12:
-        hour = 0
-    if hour > 23 or minute > 59 or (m[3] and not 1 <= int(m[1]) <= 12):
-        raise WhenError("format")
-    return hour, minute
+def _year_before(earlier: datetime, later: datetime, zone: ZoneInfo) -> bool:
+    a, b = earlier.astimezone(zone), later.astimezone(zone)
+    return b.year - a.year == 1 and (a.month, a.day, a.hour, a.minute) == (b.month, b.day, b.hour, b.minute)
 
 
-def parse_when(text: str, tz: str, now: datetime, *, need_time: bool = True) -> tuple[datetime, datetime | None]:
-    """Start (and end, when a range is given) in UTC from '12/12 14:00', '2026-12-12 14:00-17:00',
-    '12 Dec 2pm'... read in the cluster's timezone. A date alone means the end of that day."""
-    words = router.fold(text).replace(",", " ").replace("\u2013", "-").split()
-    if not words:
-        raise WhenError("format")
-    zone = ZoneInfo(tz)
-    day, rest = _date_words(words, now.astimezone(zone).date())
-    times = [part for part in RANGE.split(" ".join(rest)) if part] if rest else []
-    if not times:
-        if need_time:
-            raise WhenError("no_time")
-        times = ["23:59"]
-    if len(times) > 2:
-        raise WhenError("format")
-    moments = [datetime(day.year, day.month, day.day, *_clock(t), tzinfo=zone).astimezone(UTC) for t in times]
-    return moments[0], moments[1] if len(moments) > 1 else None
+def when_refusal(exc: parse.ParseError, fallback: str) -> str:
+    """The parser's precise reply (no such day, add the time...), or `fallback` when it could read nothing."""
+    return fallback if exc.code in VAGUE else exc.msgid
 
 
 # Words used by several commands.
 
-def _event_id(text: str) -> str:
-    return text.strip().lstrip("#")[:12]
+def _ident(text: str) -> int | None:
+    """The event number the text names (12, #12, no. 12), or its first word does (12 please), or None."""
+    for candidate in (text, parse.first_word(text)[0]):
+        try:
+            return parse.ident(candidate)
+        except parse.ParseError:
+            continue
+    return None
 
 
 def _error(ctx: Ctx, code: str, **kwargs) -> None:
     """Word a refusal from the ERRORS table; every placeholder any of them uses gets a value."""
     kwargs.setdefault("event_id", "")
     kwargs.setdefault("deadline", ctx.now)
-    ctx.reply(ERRORS.get(code) or ERRORS[UNKNOWN], **kwargs)
+    ctx.reply(ERRORS.get(code) or ERRORS["unknown_event"], **kwargs)
 
 
 def _refuse(ctx: Ctx, exc: EventError, event_id: str | int) -> None:
@@ -185,16 +162,27 @@ def _short(ctx: Ctx, moment: datetime) -> str:
     return format_timestamp(moment, ctx.lang, ctx.timezone, ctx.region)
 
 
-def send_invitations(session: Session, cluster: Cluster, event: Event, members: list[Member]) -> int:
-    """Queue one invitation per member, in their language; the dispatcher paces the sending."""
-    sent = 0
+def send_invitations(session: Session, cluster: Cluster, event: Event, members: list[Member] | None = None,
+                     *, now: datetime | None = None, limit: int | None = store.INVITATION_BATCH) -> int:
+    """Queue invitations still to be sent, each in its member's language: these members' (all of them),
+    or the event's next `limit`. Each is marked sent in this transaction, so it is queued exactly once
+    whatever fails; returns how many were taken (a member who cannot be reached is taken, sent nothing)."""
+    ids = None if members is None else [m.id for m in members]
+    taken = store.claim_invitations(session, event.id, now or utcnow(), member_ids=ids,
+                                    limit=None if ids is not None else limit)
+    answers = [(label, value.format(event.id)) for label, value in ANSWER_BUTTONS]
+    for member in taken:
+        outbox.notify(session, member, INVITATION, kind="invitation", batch=f"event:{event.id}",
+                      in_cluster=cluster, buttons=answers, event=event.title, start=event.starts_at,
+                      venue=event.place, event_id=event.id)
+    return len(taken)
+
+
+def tell(session: Session, cluster: Cluster, event: Event, members: list[Member], msgid: str) -> None:
+    """A change (MOVED, CANCELLED) told to those who said yes or maybe, or who wait for a place."""
     for member in members:
-        sent += outbox.notify(
-            session, member, "Invitation: {event}, {start}, {venue}. Reply YES {event_id}, NO {event_id} "
-            "or MAYBE {event_id}.", kind="invitation", batch=f"event:{event.id}", in_cluster=cluster,
-            buttons=[(label, value.format(event.id)) for label, value in ANSWER_BUTTONS],
-            event=event.title, start=event.starts_at, venue=event.place, event_id=event.id) is not None
-    return sent
+        outbox.notify(session, member, msgid, in_cluster=cluster, batch=f"event:{event.id}",
+                      event=event.title, start=event.starts_at, venue=event.place, event_id=event.id)
 
 
 # Members: list, answer, check in.
@@ -226,35 +214,27 @@ def maybe(ctx: Ctx) -> None:
 
 
 def _answer(ctx: Ctx, choice: str) -> None:
-    ref = _event_id(router.split_first(ctx.args)[0])
-    if not ref:
+    word = parse.first_word(ctx.args)[0]
+    if not word:
         open_ = store.open_invitations(ctx.session, ctx.member, ctx.now)
         if len(open_) != 1:
             ctx.reply("Send {keyword} and the event number, e.g. {keyword} 12. Send EVENTS to see your "
                       "invitations.", keyword=router.keyword(ctx.command, ctx.lang))
             return
-        ref = str(open_[0].id)
-    if not ref.isdecimal():
-        _error(ctx, "unknown_event", event_id=ref)
+        word = str(open_[0].id)
+    event_id = _ident(ctx.args or word)
+    if event_id is None:
+        _error(ctx, "unknown_event", event_id=word[:12])
         return
     try:
-        result = store.answer(ctx.session, ctx.cluster, int(ref), ctx.member, choice, now=ctx.now,
+        result = store.answer(ctx.session, ctx.cluster, event_id, ctx.member, choice, now=ctx.now,
                               channel=ctx.channel)
     except EventError as exc:
-        _refuse(ctx, exc, ref)
+        _refuse(ctx, exc, event_id)
         return
-    event = ctx.session.get(Event, int(ref))
-    state = result.invitation.state
-    if state == "yes":
-        ctx.reply("You are coming to {event}, {start}, {venue}. At the venue send HERE {event_id} and the code.", event=event.title, start=event.starts_at, venue=event.place, event_id=event.id)
-    elif state == "waitlist":
-        ctx.reply("{event} is full. You are number {position} on the waitlist; we will tell you if a place "
-                  "opens.", event=event.title, position=result.position)
-    elif state == "no":
-        ctx.reply("Noted: you will not come to {event}. Thank you for telling us.", event=event.title)
-    else:
-        ctx.reply("Noted: maybe for {event}, {start}. Send YES {event_id} when you are sure.",
-                  event=event.title, start=event.starts_at, event_id=event.id)
+    event = ctx.session.get(Event, event_id)
+    ctx.reply(ANSWERED[result.invitation.state], event=event.title, start=event.starts_at, venue=event.place,
+              event_id=event.id, position=result.position)
     for member in result.promoted:
         outbox.notify(ctx.session, member, "A place opened: you are coming to {event}, {start}, {venue}. "
                       "Send NO {event_id} if you cannot.", in_cluster=ctx.cluster,
@@ -262,197 +242,188 @@ def _answer(ctx: Ctx, choice: str) -> None:
 
 
 def here(ctx: Ctx) -> None:
-    ref, code = router.split_first(ctx.args)
-    ref = _event_id(ref)
-    if not ref or not code:
+    word, code = parse.first_word(ctx.args)
+    if not word or not code:
         ctx.reply("Send HERE, the event number and the code you were given, e.g. HERE 12 4821")
         return
+    event_id = _ident(word)
+    if event_id is None:
+        _error(ctx, "unknown_event", event_id=word[:12])
+        return
     try:
-        _checkin, _new = store.check_in(ctx.session, ctx.cluster, ref, ctx.member, code, ctx.now)
+        store.check_in(ctx.session, ctx.cluster, event_id, ctx.member, code, ctx.now)
     except EventError as exc:
-        _refuse(ctx, exc, ref)
+        _refuse(ctx, exc, event_id)
         return
-    event = ctx.session.get(Event, int(ref))
-    ctx.reply("Welcome to {event}, {name}! Your attendance is recorded.", event=event.title, name=ctx.member.name)
+    event = ctx.session.get(Event, event_id)
+    ctx.reply("Welcome to {event}, {name}! Your attendance is recorded.", event=event.title,
+              name=ctx.member.name)
 
 
-# Facilitators: create, publish, summarise, move, cancel, mark attendance.
+# Facilitators: NEWEVENT, a flow of eight questions; each reader checks what the event rules will check.
 
-def new_event(ctx: Ctx) -> None:
-    ctx.start_flow("events.create", "title", {})
-    ctx.reply("New event. What is its title? (up to 32 letters)")
-
-
-def create_step(ctx: Ctx) -> None:
-    step, data, text = ctx.conversation.step, ctx.data, ctx.text.strip()
-    handler = CREATE_STEPS[step]
-    handler(ctx, data, text)
+def _title(ctx: Ctx, text: str, values: dict) -> str:
+    if not any(ch.isalpha() for ch in text):
+        raise StepError(TITLE_HINT)
+    return " ".join(text.split())
 
 
-def _step_title(ctx: Ctx, data: dict, text: str) -> None:
-    if not 2 <= len(text) <= store.TITLE_MAX or not any(ch.isalpha() for ch in text):
-        ctx.reply("Please send a title of 2 to 32 letters.")
-        return
-    data["title"] = " ".join(text.split())
-    ctx.set_step("kind", data)
-    _ask_kind(ctx)
-
-
-def _ask_kind(ctx: Ctx) -> None:
-    ctx.reply("What kind of event? 1 Workshop, 2 Training, 3 Meeting, 4 Trade fair, 5 Study tour, 6 Buyer visit, "
-              "7 Other", buttons=buttons(KIND_CHOICES))
-
-
-def _step_kind(ctx: Ctx, data: dict, text: str) -> None:
-    kind = pick(text, KIND_CHOICES)
-    if kind is None:
-        _ask_kind(ctx)
-        return
-    data["kind"] = kind
-    ctx.set_step("when", data)
-    ctx.reply("When does it start? Send date and time, e.g. 12/12 14:00 or 12 Dec 09:00-13:00")
-
-
-def _step_when(ctx: Ctx, data: dict, text: str) -> None:
+def _start(ctx: Ctx, text: str, values: dict) -> str:
+    """The start (and the end, three hours on unless a range is given), as the event rules will take them."""
     try:
-        start, end = parse_when(text, ctx.timezone, ctx.now)
-        store.check_schedule(start, end or start + store.DEFAULT_LENGTH, None, ctx.now)
-    except WhenError:
-        ctx.reply("Please send a date and time, e.g. 12/12 14:00, 2026-12-12 14:00 or 12 Dec 14:00")
-        return
+        start, end = read_span(text, ctx.timezone, ctx.now, ctx.lang)
+        end = end or start + store.DEFAULT_LENGTH
+        store.check_schedule(start, end, None, ctx.now)
+    except parse.ParseError as exc:
+        raise StepError(when_refusal(exc, WHEN_HINT)) from exc
     except EventError as exc:
-        _error(ctx, exc.code)
-        return
-    data["start"], data["end"] = start.isoformat(), (end or start + store.DEFAULT_LENGTH).isoformat()
-    ctx.set_step("place", data)
-    ctx.reply("Where will it be? (place, up to 32 letters)")
+        raise StepError(ERRORS[exc.code]) from exc
+    values["end"] = end.isoformat()
+    return start.isoformat()
 
 
-def _step_place(ctx: Ctx, data: dict, text: str) -> None:
-    if not 2 <= len(text) <= store.PLACE_MAX:
-        ctx.reply("Please send a place of 2 to 32 letters.")
-        return
-    data["place"] = " ".join(text.split())
-    ctx.set_step("capacity", data)
-    ctx.reply("How many places? Send a number, or 0 for no limit.")
+def _place(ctx: Ctx, text: str, values: dict) -> str:
+    return " ".join(text.split())
 
 
-def _step_capacity(ctx: Ctx, data: dict, text: str) -> None:
-    if not text.isdecimal() or int(text) > store.MAX_CAPACITY:
-        ctx.reply("Please send a number of places, or 0 for no limit.")
-        return
-    data["capacity"] = int(text)
-    ctx.set_step("deadline", data)
-    ctx.reply("Until when may members answer? Send a date and time, e.g. 10/12 18:00, or 0 to accept answers "
-              "until the start.")
+def _capacity(ctx: Ctx, text: str, values: dict) -> int:
+    try:
+        places = parse.quantity(text, whole=True, lang=ctx.lang, region=ctx.region) // parse.QTY_SCALE
+    except parse.ParseError as exc:
+        raise StepError(CAPACITY_HINT) from exc
+    if places > store.MAX_CAPACITY:
+        raise StepError(CAPACITY_HINT)
+    return places
 
 
-def _step_deadline(ctx: Ctx, data: dict, text: str) -> None:
-    deadline = None
-    if text != "0":
-        try:
-            deadline, _end = parse_when(text, ctx.timezone, ctx.now, need_time=False)
-        except WhenError:
-            _error(ctx, "bad_deadline")
-            return
-        if not ctx.now < deadline <= datetime.fromisoformat(data["start"]):
-            _error(ctx, "bad_deadline")
-            return
-    data["deadline"] = deadline.isoformat() if deadline else ""
-    ctx.set_step("segment", data)
-    ctx.reply(SEGMENT_HINT)
+def _deadline(ctx: Ctx, text: str, values: dict) -> str:
+    """Until when answers are taken ("" for the start); a date alone means the end of that day."""
+    if text == "0":
+        return ""
+    try:
+        deadline = read_span(text, ctx.timezone, ctx.now, ctx.lang, default_time=END_OF_DAY)[0]
+    except parse.ParseError as exc:
+        raise StepError(ERRORS["bad_deadline"]) from exc
+    if not ctx.now < deadline <= datetime.fromisoformat(values["start"]):
+        raise StepError(ERRORS["bad_deadline"])
+    return deadline.isoformat()
 
 
-def _segment_or_reply(ctx: Ctx, text: str) -> str | None:
-    """The canonical segment and its reach, or None after replying what is wrong."""
+def _segment(ctx: Ctx, text: str, values: dict) -> str:
+    """The segment as stored; its reach goes in the values for the summary (a count, no write)."""
     try:
         segment = parse_segment(text)
         reach = count_members(ctx.session, ctx.cluster, segment)
     except SegmentError as exc:
-        if exc.code in SEGMENT_ERRORS:
-            ctx.reply(SEGMENT_ERRORS[exc.code], word=exc.detail[:20])
-        else:
-            ctx.reply(SEGMENT_HINT)
-        return None
+        raise StepError(SEGMENT_ERRORS.get(exc.code, SEGMENT_HINT), word=exc.detail[:20]) from exc
     if reach == 0:
-        ctx.reply("No active member is in that segment. Send another one, or ALL.")
-        return None
+        raise StepError(N_("No active member is in that segment. Send another one, or ALL."))
+    values["reach"] = reach
     return describe(segment)
 
 
-def _step_segment(ctx: Ctx, data: dict, text: str) -> None:
-    segment = _segment_or_reply(ctx, text)
-    if segment is None:
-        return
-    data["segment"] = segment
-    ctx.set_step("confirm", data)
-    reach = count_members(ctx.session, ctx.cluster, parse_segment(segment))
-    ctx.reply("{event}, {start}: {count} members invited. Reply 1 to publish now, 2 to keep as a draft, "
-              "3 to drop it.", event=data["title"], start=datetime.fromisoformat(data["start"]), count=reach,
-              buttons=CONFIRM_BUTTONS)
+def _summary(ctx: Ctx, values: dict) -> dict:
+    return {"event": values["title"], "start": datetime.fromisoformat(values["start"]),
+            "count": values["reach"]}
 
 
-def _step_confirm(ctx: Ctx, data: dict, text: str) -> None:
-    found = router.match(text)
-    choice = {"YES": "1", "NO": "3"}.get(found.command, text) if found else text
-    if choice == "3":
-        ctx.end_flow()
+def _create(ctx: Ctx, values: dict) -> None:
+    if values["confirm"] == "drop":
         ctx.reply("Dropped. Nothing was saved.")
-        return
-    if choice not in ("1", "2"):
-        ctx.reply("Reply 1 to publish now, 2 to keep as a draft, 3 to drop it.")
         return
     try:
         event = store.create_event(
-            ctx.session, ctx.cluster, title=data["title"], kind=data["kind"], now=ctx.now,
-            starts_at=datetime.fromisoformat(data["start"]), ends_at=datetime.fromisoformat(data["end"]),
-            place=data["place"], capacity=data["capacity"], segment=data["segment"], created_by=ctx.member,
-            rsvp_deadline=datetime.fromisoformat(data["deadline"]) if data["deadline"] else None)
+            ctx.session, ctx.cluster, title=values["title"], kind=values["kind"], now=ctx.now,
+            starts_at=datetime.fromisoformat(values["start"]), ends_at=datetime.fromisoformat(values["end"]),
+            place=values["place"], capacity=values["capacity"], segment=values["segment"],
+            created_by=ctx.member,
+            rsvp_deadline=datetime.fromisoformat(values["deadline"]) if values["deadline"] else None)
     except EventError as exc:
-        ctx.end_flow()
         _error(ctx, exc.code)
         return
-    ctx.end_flow()
-    if choice == "2":
-        ctx.reply("Saved as draft event {event_id}. Send PUBLISH {event_id} when it is ready.", event_id=event.id)
+    if values["confirm"] == "draft":
+        ctx.reply("Saved as draft event {event_id}. Send PUBLISH {event_id} when it is ready.",
+                  event_id=event.id)
         return
     _publish(ctx, event.id)
 
 
-def _publish(ctx: Ctx, event_id: int | str) -> None:
+def _words(command: str) -> list[str]:
+    return [word for words in router.keyword_table().get(command, {}).values() for word in words]
+
+
+NEWEVENT = Flow(
+    "events.create",
+    steps=[
+        Step("title", N_("New event. What is its title? (up to 32 letters)"), reader=_title, free_text=True,
+             max_length=store.TITLE_MAX, hint=TITLE_HINT),
+        Step("kind", KIND_QUESTION, choices=KIND_CHOICES, listed=True, free_text=True, hint=KIND_QUESTION),
+        Step("start", N_("When does it start? Send date and time, e.g. 12/12 14:00 or 12 Dec 09:00-13:00"),
+             reader=_start, free_text=True),
+        Step("place", N_("Where will it be? (place, up to 32 letters)"), reader=_place, free_text=True,
+             max_length=store.PLACE_MAX, hint=PLACE_HINT),
+        Step("capacity", N_("How many places? Send a number, or 0 for no limit."), reader=_capacity,
+             free_text=True),
+        Step("deadline", N_("Until when may members answer? Send a date and time, e.g. 10/12 18:00, or 0 to "
+                            "accept answers until the start."), reader=_deadline, free_text=True,
+             optional=True, default=""),
+        Step("segment", SEGMENT_HINT, reader=_segment, free_text=True),
+        Step("confirm", NP_("{event}, {start}: {count} member invited. Reply 1 to publish now, 2 to keep as "
+                            "a draft, 3 to drop it.",
+                            "{event}, {start}: {count} members invited. Reply 1 to publish now, 2 to keep "
+                            "as a draft, 3 to drop it."),
+             choices=CONFIRM_CHOICES, listed=True, free_text=True, fill=_summary,
+             aliases={"publish": _words("YES"), "drop": _words("NO")},
+             hint=N_("Reply 1 to publish now, 2 to keep as a draft, 3 to drop it.")),
+    ],
+    finish=_create,
+    keyword="NEWEVENT",
+    access=FACILITATOR,
+)
+
+
+# Facilitators: publish, summarise, move, cancel, mark attendance.
+
+def _publish(ctx: Ctx, event_id: int) -> None:
+    """Record every invitation and queue the first batch; the job queues the rest in batches of its own."""
     try:
-        members = store.publish(ctx.session, int(event_id), ctx.cluster, ctx.now)
+        members = store.publish(ctx.session, event_id, ctx.cluster, ctx.now)
     except EventError as exc:
         _refuse(ctx, exc, event_id)
         return
-    event = ctx.session.get(Event, int(event_id))
-    send_invitations(ctx.session, ctx.cluster, event, members)
-    ctx.reply("Event {event_id} published: {count} invitations on their way. Check-in code: {checkin}.",
+    event = ctx.session.get(Event, event_id)
+    send_invitations(ctx.session, ctx.cluster, event, now=ctx.now)
+    ctx.reply(NP_("Event {event_id} published: {count} invitation on its way. Check-in code: {checkin}.",
+                  "Event {event_id} published: {count} invitations on their way. Check-in code: {checkin}."),
               event_id=event.id, count=len(members), checkin=event.checkin_code)
 
 
 def publish(ctx: Ctx) -> None:
-    ref = _event_id(router.split_first(ctx.args)[0])
-    if not ref.isdecimal():
+    event_id = _ident(ctx.args)
+    if event_id is None:
         ctx.reply("Send PUBLISH and the event number, e.g. PUBLISH 12")
         return
-    _publish(ctx, ref)
+    _publish(ctx, event_id)
 
 
 def event_summary(ctx: Ctx) -> None:
-    ref = _event_id(router.split_first(ctx.args)[0])
-    if not ref:
+    word = parse.first_word(ctx.args)[0]
+    if not word:
         _cluster_events(ctx)
         return
-    event = store.get_event(ctx.session, ctx.cluster, ref)
+    event_id = _ident(ctx.args)
+    event = store.get_event(ctx.session, ctx.cluster, event_id) if event_id is not None else None
     if event is None:
-        _error(ctx, "unknown_event", event_id=ref)
+        _error(ctx, "unknown_event", event_id=word[:12])
         return
     if event.status == "draft":
         reach = count_members(ctx.session, ctx.cluster, parse_segment(event.segment))
-        ctx.reply("Draft {event_id} {event}, {start}: reaches {count} members. Code {checkin}. Send PUBLISH "
-                  "{event_id} to invite.", event_id=event.id, event=event.title, start=event.starts_at,
-                  count=reach, checkin=event.checkin_code)
+        ctx.reply(NP_("Draft {event_id} {event}, {start}: reaches {count} member. Code {checkin}. Send "
+                      "PUBLISH {event_id} to invite.",
+                      "Draft {event_id} {event}, {start}: reaches {count} members. Code {checkin}. Send "
+                      "PUBLISH {event_id} to invite."),
+                  event_id=event.id, event=event.title, start=event.starts_at, count=reach,
+                  checkin=event.checkin_code)
         return
     s = store.summary(ctx.session, event)
 
@@ -476,79 +447,80 @@ def _cluster_events(ctx: Ctx) -> None:
     ctx.say(_numbered(ctx, N_("Events: {events}. Send EVENT and a number for its answers."), items))
 
 
+MOVE_USAGE = N_("Send MOVE, the event number and the new date and time, e.g. MOVE 12 14/12 10:00")
+
+
 def move(ctx: Ctx) -> None:
-    ref, when = router.split_first(ctx.args)
-    ref = _event_id(ref)
-    try:
-        if not ref.isdecimal():
-            raise WhenError("format")
-        start, end = parse_when(when, ctx.timezone, ctx.now)
-    except WhenError:
-        ctx.reply("Send MOVE, the event number and the new date and time, e.g. MOVE 12 14/12 10:00")
+    word, when = parse.first_word(ctx.args)
+    event_id = _ident(word)
+    if event_id is None:
+        ctx.reply(MOVE_USAGE)
         return
     try:
-        event, told = store.move(ctx.session, ctx.cluster, int(ref), start, ctx.now, ends_at=end, actor=ctx.member)
+        start, end = read_span(when, ctx.timezone, ctx.now, ctx.lang)
+    except parse.ParseError as exc:
+        ctx.reply(when_refusal(exc, MOVE_USAGE))
+        return
+    try:
+        event, told = store.move(ctx.session, ctx.cluster, event_id, start, ctx.now, ends_at=end,
+                                 actor=ctx.member)
     except EventError as exc:
-        if exc.code in ("past", "bad_end"):
-            _error(ctx, exc.code)
-        else:
-            _refuse(ctx, exc, ref)
+        _refuse(ctx, exc, event_id)
         return
-    for member in told:
-        outbox.notify(ctx.session, member, "{event} has moved to {start}, {venue}. Send NO {event_id} if you can "
-                      "no longer come.", in_cluster=ctx.cluster, batch=f"event:{event.id}", event=event.title,
-                      start=event.starts_at, venue=event.place, event_id=event.id)
-    ctx.reply("Event {event_id} moved to {start}; {count} members are told.", event_id=event.id,
-              start=event.starts_at, count=len(told))
+    tell(ctx.session, ctx.cluster, event, told, MOVED)
+    ctx.reply(NP_("Event {event_id} moved to {start}; {count} member is told.",
+                  "Event {event_id} moved to {start}; {count} members are told."),
+              event_id=event.id, start=event.starts_at, count=len(told))
 
 
 def cancel(ctx: Ctx) -> None:
-    ref = _event_id(router.split_first(ctx.args)[0])
-    if not ref.isdecimal():
+    event_id = _ident(ctx.args)
+    if event_id is None:
         ctx.reply("Send CANCELEVENT and the event number, e.g. CANCELEVENT 12")
         return
     try:
-        event, told = store.cancel(ctx.session, ctx.cluster, int(ref), ctx.now, actor=ctx.member)
+        event, told = store.cancel(ctx.session, ctx.cluster, event_id, ctx.now, actor=ctx.member)
     except EventError as exc:
-        _refuse(ctx, exc, ref)
+        _refuse(ctx, exc, event_id)
         return
-    for member in told:
-        outbox.notify(ctx.session, member, "Sorry: {event} on {start} is cancelled.", in_cluster=ctx.cluster,
-                      batch=f"event:{event.id}", event=event.title, start=event.starts_at)
-    ctx.reply("Event {event_id} {event} is cancelled; {count} members are told.", event_id=event.id,
-              event=event.title, count=len(told))
+    tell(ctx.session, ctx.cluster, event, told, CANCELLED)
+    ctx.reply(NP_("Event {event_id} {event} is cancelled; {count} member is told.",
+                  "Event {event_id} {event} is cancelled; {count} members are told."),
+              event_id=event.id, event=event.title, count=len(told))
 
 
 def attend(ctx: Ctx) -> None:
-    ref, rest = router.split_first(ctx.args)
-    ref, refs = _event_id(ref), rest.split()
-    if not ref.isdecimal() or not refs:
+    """ATTEND 12 MOSHI-001, 4, 0712 000 006: each member named, read by the shared member parser."""
+    word, rest = parse.first_word(ctx.args)
+    event_id = _ident(word)
+    if event_id is None or not rest:
         ctx.reply("Send ATTEND, the event number and member numbers or phones, e.g. ATTEND 12 MOSHI-001")
         return
+    try:
+        refs = parse.member_refs(rest, ctx.region)
+    except parse.ParseError as exc:
+        ctx.reply(exc.msgid)
+        return
     members = []
-    for name in refs:
-        member = find_member(ctx.session, ctx.cluster, name)
+    for ref in refs:
+        member = find_member(ctx.session, ctx.cluster, ref.key)
         if member is None:
-            ctx.reply("No member {word} in your cluster; nothing was recorded.", word=name[:20])
+            ctx.reply("No member {word} in your cluster; nothing was recorded.", word=ref.text[:20])
             return
         members.append(member)
     try:
         for member in members:
-            store.mark_attendance(ctx.session, ctx.cluster, int(ref), member, ctx.now, by=ctx.member)
+            store.mark_attendance(ctx.session, ctx.cluster, event_id, member, ctx.now, by=ctx.member)
     except EventError as exc:
-        _refuse(ctx, exc, ref)
+        _refuse(ctx, exc, event_id)
         return
-    event = ctx.session.get(Event, int(ref))
+    event = ctx.session.get(Event, event_id)
     if len(members) == 1:
         ctx.reply("Recorded: {name} ({number}) came to {event}.", name=members[0].name,
                   number=members[0].number, event=event.title)
     else:
-        ctx.reply("Recorded: {count} members came to {event}.", count=len(members), event=event.title)
-
-
-CREATE_STEPS = {"title": _step_title, "kind": _step_kind, "when": _step_when, "place": _step_place,
-                "capacity": _step_capacity, "deadline": _step_deadline, "segment": _step_segment,
-                "confirm": _step_confirm}
+        ctx.reply(NP_("Recorded: {count} member came to {event}.",
+                      "Recorded: {count} members came to {event}."), count=len(members), event=event.title)
 
 
 COMMANDS = [
@@ -557,14 +529,14 @@ COMMANDS = [
     Command("NO", no, access=ACTIVE, help=False),
     Command("MAYBE", maybe, access=ACTIVE, help=False),
     Command("HERE", here, access=ACTIVE),
-    Command("NEWEVENT", new_event, access=FACILITATOR),
+    NEWEVENT.command(),
     Command("PUBLISH", publish, access=FACILITATOR, help=False),
     Command("EVENT", event_summary, access=FACILITATOR),
     Command("MOVE", move, access=FACILITATOR, help=False),
     Command("CANCELEVENT", cancel, access=FACILITATOR, help=False),
     Command("ATTEND", attend, access=FACILITATOR, help=False),
 ]
-FLOWS = {"events.create": Flow(create_step, free_text=frozenset(CREATE_STEPS))}
+FLOWS = {NEWEVENT.name: NEWEVENT}
 SAMPLES = {
     "event": "Quarterly best-practice workshop",
     "venue": "Moshi Cooperative College Hall A",

@@ -133,7 +133,7 @@ def define(ctx: Ctx) -> None:
 
 def _lookup(ctx: Ctx, query: str) -> None:
     scope = _scope(ctx)
-    found = store.find(ctx.session, query, scope)
+    found = ctx.glossary.find(ctx.session, query, scope)
     if ctx.member is None and not ctx.identity.language and ctx.lang == "en" and found.lang:
         ctx.lang = found.lang  # a stranger who writes "DEF ክላስተር" reads Amharic
     if found.term_id is not None:
@@ -237,7 +237,7 @@ def propose(ctx: Ctx) -> None:
     if not sep or not term_text or not word.strip():
         ctx.reply("Send PROPOSE, the term, = and your local word. Example: PROPOSE cluster initiative = umoja")
         return
-    found = store.find(ctx.session, term_text, ctx.cluster.id)
+    found = ctx.glossary.find(ctx.session, term_text, ctx.cluster.id)
     if found.term_id is None and found.candidates:
         names = ", ".join(_name(ctx, t, ctx.cluster.id) for t in found.candidates)
         ctx.reply("Which term? Did you mean: {options}? Send PROPOSE with the exact term.", options=names)
@@ -394,7 +394,7 @@ def _open_vote(ctx: Ctx, rest: str) -> None:
     if not term_text:
         ctx.reply("Send VOTE OPEN and the term, for example: VOTE OPEN cluster initiative")
         return
-    found = store.find(ctx.session, term_text, ctx.cluster.id)
+    found = ctx.glossary.find(ctx.session, term_text, ctx.cluster.id)
     term_id = found.term_id or _proposed_term(ctx, term_text)
     if term_id is None:
         ctx.reply("No words have been proposed for {word} yet. Members send PROPOSE {word} = their word.",
@@ -535,7 +535,7 @@ def _edit_term(ctx: Ctx, text: str) -> None:
     if not 2 <= len(name) <= store.NAME_LIMIT:
         ctx.reply("Please send a term of 2 to {limit} characters.", limit=store.NAME_LIMIT)
         return
-    found = store.find(ctx.session, name, ctx.cluster.id)
+    found = ctx.glossary.find(ctx.session, name, ctx.cluster.id)
     term_id = found.term_id or _proposed_term(ctx, name)
     if term_id is not None:
         entry = store.entry_for(ctx.session, term_id, ctx.cluster.id, ctx.lang)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import outbox, router
+from bot import outbox, parse, router
 from bot.context import ANYONE, FACILITATOR, Command, Ctx
 from bot.flow import Flow, Step, StepError
 from bot.i18n import N_
+from bot.parse import ParseError
 from storage import members as store
 from storage.clusters import Cluster, find_by_code, only_cluster
-from storage.members import Identity, Member, MemberError, normalise_phone
+from storage.members import Identity, Member, MemberError
 
 GENDERS = [("female", N_("Woman")), ("male", N_("Man")), ("other", N_("Other"))]
 ROLES = [("firm", N_("Firm or farm")), ("government", N_("Government")), ("academia", N_("Academia")),
@@ -120,14 +121,15 @@ def reject(ctx: Ctx) -> None:
 
 
 def _decide(ctx: Ctx, status: str) -> None:
-    ref = router.split_first(ctx.args)[0]
-    if not ref:
+    try:
+        ref = parse.member_ref(ctx.args, ctx.region)  # all of it: APPROVE 0712 000 006 is one phone
+    except ParseError:
         ctx.reply("Send {keyword} and a member number or phone, for example: {keyword} {example}",
                   keyword=router.keyword(ctx.command, ctx.lang), example=f"{ctx.cluster.code}-001")
         return
-    member = store.find_member(ctx.session, ctx.cluster, ref)
+    member = store.find_member(ctx.session, ctx.cluster, ref.key)
     if member is None:
-        ctx.reply("No member {ref} in your cluster.", ref=ref[:24])
+        ctx.reply("No member {ref} in your cluster.", ref=ref.text[:24])
         return
     try:
         store.decide(ctx.session, member, status, ctx.member)
@@ -153,7 +155,7 @@ STATUS_LABELS = {"pending": N_("waiting for approval"), "active": N_("active"),
 
 def link(ctx: Ctx) -> None:
     """A Telegram user shared their phone: attach this chat to the member who registered by SMS."""
-    phone = normalise_phone(ctx.args, ctx.settings.default_region)
+    phone = parse.phone(ctx.args, ctx.settings.default_region)
     owner = None
     if phone:
         sms = ctx.session.exec(select(Identity).where(Identity.channel == "sms", Identity.address == phone)).first()

@@ -1,4 +1,4 @@
-"""Events: reminders before the start and before the answer deadline."""
+"""Events: reminders before the start and before the answer deadline; invitations still to be queued."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import outbox
-from bot.handlers.events import ANSWER_BUTTONS
+from bot.handlers.events import ANSWER_BUTTONS, send_invitations
 from bot.jobs.job import Job
 from storage import events as store
 from storage.clusters import Cluster
@@ -35,4 +35,18 @@ def run_reminders(session: Session, settings, now: datetime) -> int:
     return sent
 
 
-JOBS = [Job("events.reminders", run_reminders, every_seconds=60)]
+def run_invitations(session: Session, settings, now: datetime) -> int:
+    """Queue one batch of the invitations published events still wait for (a segment larger than the batch
+    PUBLISH queued, or a fan-out a crash cut short). One batch per run keeps each transaction short; the
+    dispatcher sends far slower than this queues."""
+    taken = 0
+    for event in store.inviting(session, now):
+        if taken >= store.INVITATION_BATCH:
+            break
+        cluster = session.get(Cluster, event.cluster_id)
+        taken += send_invitations(session, cluster, event, now=now, limit=store.INVITATION_BATCH - taken)
+    return taken
+
+
+JOBS = [Job("events.reminders", run_reminders, every_seconds=60),
+        Job("events.invitations", run_invitations, every_seconds=10)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.handlers.purchases import plain_money, qty, tell
-from bot.i18n import N_, Money
+from bot.handlers.purchases.common import plain_money, qty, tell
+from bot.i18n import N_, NP_, Money
 from bot.jobs.job import Job
 from storage import members as member_store
 from storage import purchases as store
@@ -63,9 +63,11 @@ def _close(session, purchase_id: int, now: datetime) -> int:
         )
     for admin in member_store.admins(session, cluster.id, ("facilitator",)):
         if met:
-            msgid = N_(
+            msgid = NP_(
+                "{item} ({id}) closed: {pledged} of {minimum} {units}, {count} member, {due} due. Send "
+                "ORDERED {id} once ordered.",
                 "{item} ({id}) closed: {pledged} of {minimum} {units}, {count} members, {due} due. Send "
-                "ORDERED {id} once ordered."
+                "ORDERED {id} once ordered.",
             )
         else:
             msgid = N_(
@@ -84,7 +86,12 @@ def _progress(session, p: Purchase) -> int:
     if not fresh:
         return 0
     cluster = session.get(Cluster, p.cluster_id)
-    if 100 in fresh:
+    if 100 in fresh and p.maximum is not None and pledged >= p.maximum:
+        # full: nobody can join any more, so the notice does not invite them to
+        msgid = N_(
+            "{item} is full: {pledged} {units} pledged, all the supplier can sell. No more pledges can be taken."
+        )
+    elif 100 in fresh:
         msgid = N_(
             "{item} reached its minimum: {pledged} of {minimum} {units}. To join, send BUY {id} and how "
             "many by {when}."

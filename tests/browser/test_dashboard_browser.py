@@ -196,3 +196,40 @@ def test_browser_without_session_or_with_forged_cookie_sees_login(browser, serve
     browser.get(f"{server}/dashboard/c/{cluster.code}/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Dashboard login"
     _shot(browser, "forged")
+
+
+HEADINGS = {"sw": {"overview": "Muhtasari", "members": "Wanachama", "events": "Matukio", "purchases": "Manunuzi",
+                   "savings": "Akiba", "polls": "Madodoso", "outbox": "Ujumbe unaotoka na ufikishaji"},
+            "fr": {"overview": "Vue d'ensemble", "members": "Membres", "events": "Événements", "purchases": "Achats",
+                   "savings": "Épargne", "polls": "Sondages", "outbox": "Envois et remise"}}
+LANGUAGE_NAMES = {"sw": "Kiswahili", "fr": "Français"}
+
+
+@pytest.mark.parametrize("lang", ["sw", "fr"])
+def test_every_page_in_swahili_and_french(browser, server, db, cluster, add_member, lang):
+    """The language buttons on the login page, then every page in that language, each screenshotted
+    as test-artifacts/dashboard-<page>-<lang>.png; in the end one switch back to English from the header."""
+    from selenium.webdriver.common.by import By
+
+    _seed(db, cluster, add_member)
+    _seed_poll(db, cluster)
+    browser.get(f"{server}/dashboard")
+    _click_and_wait(browser, browser.find_element(By.XPATH, f"//button[text()='{LANGUAGE_NAMES[lang]}']"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+    assert "Dashboard login" not in browser.page_source
+    _shot(browser, f"login-{lang}")
+    browser.find_element(By.NAME, "phone").send_keys("0712 000 009")
+    _click_and_wait(browser, browser.find_element(By.TAG_NAME, "button"))
+    browser.find_element(By.NAME, "code").send_keys(_code(db))
+    _shot(browser, f"code-{lang}")
+    _click_and_wait(browser, browser.find_element(By.TAG_NAME, "button"))
+
+    for page, heading in HEADINGS[lang].items():
+        slug = "" if page == "overview" else page
+        browser.get(f"{server}/dashboard/c/{cluster.code}/{slug}")
+        assert browser.find_element(By.TAG_NAME, "h1").text == heading
+        assert "Log out" not in browser.page_source
+        _shot(browser, f"{page}-{lang}")
+
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//header//button[text()='English']"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Outbox and delivery"

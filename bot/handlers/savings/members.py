@@ -1,0 +1,169 @@
+"""What a member says to the SACCOS: SAVE and REPAY (money paid in, to be confirmed), BAL, STMT (paged
+with MORE)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot import i18n, outbox, parse, router, sms
+from bot.context import Ctx
+from bot.handlers.glossary import start_more
+from bot.handlers.savings.common import (
+    KIND_LABELS,
+    LOAN_STATUS_LABELS,
+    PAGE,
+    STATEMENT_FLOW,
+    amount_and_reference,
+    as_money,
+    day_text,
+    refuse,
+    today,
+    usage,
+)
+from bot.i18n import N_
+from bot.parse import ParseError
+from storage import savings as store
+from storage.members import admins
+from storage.savings import Entry, Request, SavingsError
+
+REPORT_USAGE = N_("Send {keyword} and the amount, with the payment reference if any, e.g. {keyword} 5000 QK12AB")
+
+
+def save(ctx: Ctx) -> None:
+    _report(ctx, store.request_deposit,
+            N_("Deposit of {amount} noted as request {id}. The treasurer will confirm it and tell you."))
+
+
+def repay(ctx: Ctx) -> None:
+    _report(ctx, store.request_repayment,
+            N_("Repayment of {amount} noted as request {id}. The treasurer will confirm it and tell you."))
+
+
+def _report(ctx: Ctx, request_fn, noted: str) -> None:
+    """SAVE and REPAY: a member reports money paid in; it waits for the treasurer to confirm it."""
+    if not parse.words(ctx.args):
+        usage(ctx, REPORT_USAGE)
+        return
+    read = amount_and_reference(ctx, ctx.args)
+    if read is None:
+        return
+    amount, reference = read
+    try:
+        request = request_fn(ctx.session, ctx.cluster, ctx.member, amount, ctx.now, reference)
+    except SavingsError as exc:
+        refuse(ctx, exc)
+        return
+    ctx.reply(noted, amount=as_money(amount, ctx.currency), id=request.id)
+    _tell_confirmers(ctx, request)
+
+
+def _tell_confirmers(ctx: Ctx, request: Request) -> None:
+    """The treasurer hears of each request; a treasurer's own goes to the facilitators instead."""
+    roles = ("facilitator",) if ctx.member.admin_role == "treasurer" else ("treasurer",)
+    msgid = (
+        N_("Deposit {id} from {number} {name}: {amount}, ref {ref}. Send CONFIRM {id} or DECLINE {id}.")
+        if request.kind == "deposit"
+        else N_(
+            "Repayment {id} from {number} {name}: {amount}, ref {ref}. Send CONFIRM {id} or DECLINE {id}."
+        )
+    )
+    for officer in admins(ctx.session, ctx.cluster.id, roles):
+        outbox.notify(
+            ctx.session,
+            officer,
+            msgid,
+            in_cluster=ctx.cluster,
+            id=request.id,
+            number=ctx.member.number,
+            name=ctx.member.name[:30],
+            amount=as_money(request.amount_minor, request.currency),
+            ref=request.reference or "-",
+        )
+
+
+def balance(ctx: Ctx) -> None:
+    account = store.account_for(ctx.session, ctx.cluster, ctx.member)
+    savings = as_money(account.balance_minor, account.currency)
+    loan = store.current_loan(ctx.session, account)
+    if loan is None:
+        ctx.reply("Your savings: {balance}. No loan.", balance=savings)
+        return
+    if loan.status != "disbursed":
+        ctx.reply(
+            "Your savings: {balance}. Loan {id} of {amount}: {state}.",
+            balance=savings,
+            id=loan.id,
+            amount=as_money(loan.principal_minor, loan.currency),
+            state=ctx.t(LOAN_STATUS_LABELS[loan.status]),
+        )
+        return
+    pos = store.position(ctx.session, loan, today(ctx))
+    if pos.overdue:
+        ctx.reply(
+            "Your savings: {balance}. Loan owed: {owed}; {overdue} overdue since {date}. Please repay.",
+            balance=savings,
+            owed=as_money(pos.outstanding, loan.currency),
+            overdue=as_money(pos.overdue, loan.currency),
+            date=day_text(pos.overdue_since, ctx.lang, ctx.cluster),
+        )
+        return
+    ctx.reply(
+        "Your savings: {balance}. Loan owed: {owed}; next {due} due {date}.",
+        balance=savings,
+        owed=as_money(pos.outstanding, loan.currency),
+        due=as_money(pos.next_amount, loan.currency),
+        date=day_text(pos.next_due, ctx.lang, ctx.cluster) if pos.next_due else "-",
+    )
+
+
+def statement(ctx: Ctx) -> None:
+    """Five entries per segment, newest first; MORE (or `STMT 2`) for the five before them. Anything but a
+    page number shows the first page."""
+    try:
+        page = parse.ident_and_rest(ctx.args)[0]
+    except ParseError:
+        page = 1
+    account = store.account_for(ctx.session, ctx.cluster, ctx.member)
+    _show_statement(ctx, account, page)
+
+
+def more_statement(ctx: Ctx) -> None:
+    """MORE while a statement is open: the next older page of the same account."""
+    data = ctx.data
+    _show_statement(ctx, ctx.session.get(store.Account, data["account"]), data["page"])
+
+
+def _show_statement(ctx: Ctx, account: store.Account, page: int) -> None:
+    entries, more = store.statement(ctx.session, account, page, PAGE)
+    paged = more and start_more(ctx, STATEMENT_FLOW, "page", {"account": account.id, "page": page + 1})
+    if not more and ctx.conversation is not None and ctx.conversation.flow == STATEMENT_FLOW:
+        ctx.end_flow()
+    savings = as_money(account.balance_minor, account.currency)
+    if not entries:
+        ctx.reply("No entries yet. Your savings: {balance}.", balance=savings)
+        return
+    lines = [_line(ctx, e) for e in entries]
+    head = ctx.t("Savings {balance}. Entries:", balance=savings)
+    if paged:
+        tail = ctx.t("Older: {keyword}", keyword=router.keyword("MORE", ctx.lang))
+    else:
+        tail = ctx.t("Older: {keyword} {number}", keyword=router.keyword("STMT", ctx.lang), number=page + 1)
+    text = "\n".join([head, *lines, tail] if more else [head, *lines])
+    while not sms.fits(text) and len(lines) > 1:
+        lines.pop()
+        text = "\n".join([head, *lines, tail])
+    ctx.say(text)
+
+
+def statement_step(ctx: Ctx) -> None:
+    """Words that are no command while a statement is open: close it and say what can be sent."""
+    ctx.end_flow()
+    ctx.reply("Sorry, I did not understand that. Send HELP to see what you can send.")
+
+
+def _line(ctx: Ctx, entry: Entry) -> str:
+    digits = i18n.minor_digits(entry.currency)
+    amount = ctx.number(Decimal(abs(entry.amount_minor)).scaleb(-digits))
+    sign = "+" if entry.amount_minor > 0 else "-"
+    when = i18n.local_time(entry.at, ctx.timezone).strftime("%d/%m")
+    return f"#{entry.id} {when} {ctx.t(KIND_LABELS[entry.kind])} {sign}{amount}"
