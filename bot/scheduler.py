@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 def _run(db: Engine, settings: Settings, job: Job, now: datetime | None = None,
          wake: Callable[[], None] | None = None) -> int:
     try:
-        with session_scope(db) as session:
-            count = job.run(session, settings, now or utcnow())
+        if job.batched:
+            count = job.run(db, settings, now or utcnow())
+        else:
+            with session_scope(db) as session:
+                count = job.run(session, settings, now or utcnow())
     except Exception:
         log.exception("scheduled job %s failed", job.name)
         return 0

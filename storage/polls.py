@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -313,24 +313,6 @@ class Schedule:
     close_days: int = 7
     window_hours: int = 2
     window_days: int = 1
-
-
-def parse_start(text: str) -> datetime:
-    """`YYYY-MM-DD HH:MM` (or `DD/MM/YYYY HH:MM`), a local date and time."""
-    parts = (text or "").split()
-    if len(parts) != 2:
-        raise PollError("bad_start", text)
-    day_text, clock = parts
-    try:
-        if "/" in day_text:
-            d, m, y = (int(x) for x in day_text.split("/"))
-            day = date(y, m, d)
-        else:
-            day = date.fromisoformat(day_text)
-        hours, minutes = (int(x) for x in clock.replace(".", ":").split(":"))
-        return datetime.combine(day, time(hours, minutes))
-    except ValueError as exc:
-        raise PollError("bad_start", text) from exc
 
 
 def schedule_poll(session: Session, poll: Poll, cluster: Cluster, schedule: Schedule, now: datetime,

@@ -2,7 +2,8 @@
 
 `BCAST sector:tailoring gender:F Workshop Friday 10am` sends at once when the text fits one SMS and the
 same text did not go to the same members within the hour; otherwise it asks first. `BCAST` alone is the
-guided version: whom, what, then a preview of members and SMS segments (the cost) before anything goes.
+guided version, a flow (bot/flow.py): whom, what, then a preview of members and SMS segments (the cost)
+before anything goes; the preview also takes a time (18:00: today, or tomorrow once past) to send later.
 A text too long for one SMS is only ever sent split after the facilitator said so.
 """
 
@@ -10,21 +11,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import outbox, router, sms
-from bot.context import FACILITATOR, Command, Ctx, Flow
-from bot.i18n import N_
+from bot import flow, outbox, parse, router, sms
+from bot.context import FACILITATOR, Command, Ctx
+from bot.flow import END, Flow, Step, StepError
+from bot.i18n import N_, NP_
+from bot.parse import ParseError
 from storage import broadcasts as store
 from storage.broadcasts import Broadcast, BroadcastError
 from storage.clusters import Cluster
 from storage.members import Identity, Member, contact_identities
 from storage.segments import ALL_WORDS, Segment, SegmentError, describe, parse_segment, select_members
 
-SEGMENT_ERRORS = {
+BAD_TIME = N_("Write the time as 18:00 or 25/12-18:00, in the future.")
+REPLY_1_2 = N_("Reply 1 to send, 2 to cancel.")
+# Refusals by code: the segment's (storage.segments), the broadcast rules' (storage.broadcasts) and this
+# module's own. Every one is worded by `refusal`, which gives each placeholder a value.
+ERRORS = {
     "empty": N_("Say who gets it: all, or terms like sector:tailoring location:Moshi gender:F role:academia "
                 "event:ID"),
     "unknown_key": N_("Unknown segment {word}. Use all, sector:X, location:Y, gender:F or M, role:academia "
@@ -34,15 +40,32 @@ SEGMENT_ERRORS = {
     "bad_role": N_("Role must be firm, government, academia or support, for example role:academia"),
     "bad_event": N_("No event {word} in your cluster."),
     "unknown_event": N_("No event {word} in your cluster."),
+    "no_text": N_("Add the message after the segment, for example: {keyword} sector:tailoring Meeting Friday "
+                  "10am"),
+    "too_long": N_("That text is too long: at most {count} SMS. Please shorten it."),
+    "no_members": N_("No member matches {segment}, or all of them sent STOP. Nothing was sent."),
+    "past": BAD_TIME,
+    "bad_time": BAD_TIME,
 }
-UNKNOWN_SEGMENT = SEGMENT_ERRORS["unknown_key"]
-UNKNOWN_EVENT = SEGMENT_ERRORS["unknown_event"]
-CHOICES = {"1": "send", "2": "cancel"}
-TIME_FORMS = (
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ t-](\d{1,2})[:h.](\d{2})$"), ("y", "m", "d", "H", "M")),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?[ -](\d{1,2})[:h.](\d{2})$"), ("d", "m", "y", "H", "M")),
-    (re.compile(r"^(\d{1,2})[:h.](\d{2})$"), ("H", "M")),
-)
+# When a reply to the preview is neither 1 nor 2 nor a time, the parser's own words where it read a date.
+TIME_CODES = frozenset({"past", "no_time", "no_such_day", "weekday", "ambiguous_time"})
+CHOICES = [("send", N_("Send")), ("cancel", N_("Cancel"))]
+CONFIRMS = ("again", "split", "preview")  # the flow's yes-or-no steps, in the order they may be asked
+SAMPLES = {"segment": "sector:tailoring location:Moshi gender:female", "parts": "4",
+           "messages": "12345", "skipped": "120", "sent": "1200", "delivered": "1200",
+           "failed": "1200", "waiting": "1200", "reach": "12345 members", "pieces": "4 messages",
+           "segments": "123456 SMS segments"}
+
+
+def refusal(ctx: Ctx, code: str, **kwargs) -> StepError:
+    """The table's words for a code, an unknown one read as an unknown segment."""
+    values = {"word": "", "segment": "", "count": store.MAX_PARTS, "keyword": router.keyword("BCAST", ctx.lang),
+              **kwargs}
+    return StepError(ERRORS.get(code, ERRORS["unknown_key"]), **values)
+
+
+def _refuse(ctx: Ctx, problem: StepError) -> None:
+    ctx.reply(problem.msgid, **problem.kwargs)
 
 
 @dataclass
@@ -101,34 +124,19 @@ def send(session: Session, cluster: Cluster, broadcast: Broadcast, now: datetime
     return queued
 
 
-def parse_when(text: str, tz: str, now: datetime) -> datetime | None:
-    """A time written as 18:00, 25/12 18:00 or 2025-12-25 18:00 in the cluster's timezone, as UTC.
-
-    A bare time that has passed today means tomorrow; a date without a year means this year.
-    """
-    local_now = now.astimezone(ZoneInfo(tz))
-    cleaned = " ".join(text.strip().lower().split())
-    for pattern, names in TIME_FORMS:
-        found = pattern.match(cleaned)
-        if not found:
-            continue
-        parts = {name: int(value) for name, value in zip(names, found.groups(), strict=True) if value}
-        try:
-            moment = local_now.replace(year=parts.get("y", local_now.year), month=parts.get("m", local_now.month),
-                                       day=parts.get("d", local_now.day), hour=parts["H"], minute=parts["M"],
-                                       second=0, microsecond=0)
-        except ValueError:
-            return None
-        if "d" not in parts and moment <= local_now:
-            moment += timedelta(days=1)
-        return moment.astimezone(ZoneInfo("UTC"))
-    return None
+def parse_when(text: str, tz: str, now: datetime, lang: str | None = None) -> datetime | None:
+    """A time written as 18:00, 25/12 18:00, 2025-12-25 18:00, kesho 18:00 or demain 18h in the cluster's
+    timezone, as UTC (the shared parser's rule: a bare time that has passed today means tomorrow, a date
+    without a year the next such date); None when it is not a moment to come."""
+    try:
+        return parse.moment(text, tz, now, lang)
+    except ParseError:
+        return None
 
 
-
-
-def _segment_error(ctx: Ctx, exc: SegmentError) -> None:
-    ctx.reply(SEGMENT_ERRORS.get(exc.code, UNKNOWN_SEGMENT), word=(exc.detail or "")[:20])
+def _at_time(word: str) -> str:
+    """`at:25/12-18:00` is one word: the dash before the time stands for the space."""
+    return re.sub(r"-(?=[0-9]{1,2}(?:[:h.][0-9]{2}|h)$)", " ", word)
 
 
 def _split_args(args: str) -> tuple[str, str, str]:
@@ -151,145 +159,181 @@ def _split_args(args: str) -> tuple[str, str, str]:
     return when, " ".join(terms), " ".join(words).strip()
 
 
-def bcast(ctx: Ctx) -> None:
-    args = ctx.args.strip()
-    if not args:
-        ctx.start_flow("bcast", "segment", {})
-        ctx.reply("Who should get it? Send all, or terms like sector:tailoring location:Moshi gender:F")
-        return
-    if args.lstrip("#").isdecimal():
-        return _report(ctx, int(args.lstrip("#")))
-    when_text, segment_text, text = _split_args(args)
-    if not segment_text:
-        ctx.reply(UNKNOWN_SEGMENT, word=router.split_first(args)[0][:20])
-        return
+# ---------------------------------------------------------------- what a broadcast would do
+
+
+def _segment(ctx: Ctx, text: str) -> Segment:
     try:
-        segment = parse_segment(segment_text)
+        return parse_segment(text)
     except SegmentError as exc:
-        return _segment_error(ctx, exc)
-    if not text:
-        ctx.reply("Add the message after the segment, for example: {keyword} sector:tailoring Meeting Friday 10am",
-                  keyword=router.keyword("BCAST", ctx.lang))
-        return
-    send_at = None
-    if when_text:
-        send_at = parse_when(when_text.replace("-", " ", 1) if "/" in when_text else when_text,
-                             ctx.timezone, ctx.now)
-        if send_at is None or send_at <= ctx.now:
-            ctx.reply("Write the time as 18:00 or 25/12-18:00, in the future.")
-            return
-    data = {"segment": describe(segment), "text": text, "at": send_at.isoformat() if send_at else ""}
-    _prepare(ctx, data, guided=False)
+        raise refusal(ctx, exc.code, word=(exc.detail or "")[:20]) from exc
 
 
-def _plan_or_refuse(ctx: Ctx, data: dict) -> Plan | None:
+def _measure(ctx: Ctx, values: dict) -> None:
+    """Put in `values` what the questions show: reach, parts, cost and a duplicate sent within the hour."""
+    text = values["text"]
+    found = plan(ctx.session, ctx.cluster, _segment(ctx, values["segment"]), text)
+    if len(text) > store.MAX_TEXT or len(found.parts) > store.MAX_PARTS:
+        raise refusal(ctx, "too_long")
+    if found.count == 0 and not values.get("at"):
+        raise refusal(ctx, "no_members", segment=values["segment"][:40])
+    duplicate = store.recent_duplicate(ctx.session, ctx.cluster, values["segment"], text, ctx.now)
+    done = store.delivery(ctx.session, duplicate) if duplicate is not None else None
+    values.update(parts=len(found.parts), count=found.count, skipped=found.skipped, cost=found.total,
+                  duplicate={"minutes": max(int((ctx.now - duplicate.created_at).total_seconds() // 60), 1),
+                             "sent": done["sent"] + done["delivered"], "messages": sum(done.values())}
+                  if duplicate is not None else None)
+
+
+def _cost(ctx: Ctx, values: dict) -> dict:
+    """The preview's figures, each counted noun worded in its own plural form."""
+    return {"count": values["count"], "skipped": values["skipped"], "parts": values["parts"],
+            "reach": ctx.t(NP_("{count} member", "{count} members"), count=values["count"]),
+            "pieces": ctx.t(NP_("{count} message", "{count} messages"), count=values["parts"]),
+            "segments": ctx.t(NP_("{count} SMS segment", "{count} SMS segments"), count=values["cost"])}
+
+
+def _duplicate(ctx: Ctx, values: dict) -> dict:
+    seen = values["duplicate"]
+    return {"count": seen["minutes"], "sent": seen["sent"], "messages": seen["messages"]}
+
+
+# ---------------------------------------------------------------- the guided BCAST
+
+
+def _read_segment(ctx: Ctx, text: str, values: dict) -> str:
+    segment = describe(_segment(ctx, text))
+    if not plan(ctx.session, ctx.cluster, parse_segment(segment), "").count:
+        raise refusal(ctx, "no_members", segment=segment[:40])
+    return segment
+
+
+def _read_text(ctx: Ctx, text: str, values: dict) -> str:
+    values.update(text=text.strip(), at="", guided=True)
+    _measure(ctx, values)
+    return values["text"]
+
+
+def _send_or_time(ctx: Ctx, text: str, values: dict) -> str:
+    """1 or 2 (or their words); in the guided BCAST also a time to send it at instead of now."""
+    choice = flow.pick(text, _CHOICE)
+    if choice is not None:
+        return choice
+    if not values.get("guided"):
+        raise StepError(REPLY_1_2)
     try:
-        found = plan(ctx.session, ctx.cluster, parse_segment(data["segment"]), data["text"])
-    except SegmentError as exc:
-        ctx.end_flow()
-        _segment_error(ctx, exc)
-        return None
-    except ImportError:
-        ctx.end_flow()
-        ctx.reply(UNKNOWN_EVENT, word=data["segment"][:20])
-        return None
-    if len(data["text"]) > store.MAX_TEXT or len(found.parts) > store.MAX_PARTS:
-        ctx.end_flow()
-        ctx.reply("That text is too long: at most {count} SMS. Please shorten it.", count=store.MAX_PARTS)
-        return None
-    if found.count == 0 and not data["at"]:
-        ctx.end_flow()
-        ctx.reply("No member matches {segment}, or all of them sent STOP. Nothing was sent.",
-                  segment=data["segment"][:40])
-        return None
-    return found
+        values["at"] = parse.moment(text, ctx.timezone, ctx.now, ctx.lang).isoformat()
+    except ParseError as exc:
+        raise StepError(exc.msgid if exc.code in TIME_CODES else REPLY_1_2) from exc
+    return "send"
 
 
-def _prepare(ctx: Ctx, data: dict, *, guided: bool) -> None:
-    """Send now when nothing needs a yes; else open the confirm step with the preview that explains why."""
-    found = _plan_or_refuse(ctx, data)
-    if found is None:
-        return
-    data["parts"] = len(found.parts)
-    duplicate = store.recent_duplicate(ctx.session, ctx.cluster, data["segment"], data["text"], ctx.now)
-    if duplicate is not None and not data.get("again"):
-        data["again"] = True
-        ctx.start_flow("bcast", "confirm", data)
-        done = store.delivery(ctx.session, duplicate)
-        ctx.reply("The same text went to these members {count} min ago ({sent} of {messages} sent so far). "
-                  "Reply 1 to send it again, 2 to cancel.",
-                  count=max(int((ctx.now - duplicate.created_at).total_seconds() // 60), 1),
-                  sent=done["sent"] + done["delivered"], messages=sum(done.values()))
-        return
-    if len(found.parts) > 1 and not data.get("split"):
-        data["split"] = True
-        data["previewed"] = guided
-        ctx.start_flow("bcast", "confirm", data)
-        ctx.reply("Too long for one SMS: it would go as {parts} messages to each of {count} members, {cost} "
-                  "SMS segments. Reply 1 to send it split, 2 to cancel.",
-                  parts=len(found.parts), count=found.count, cost=found.total)
-        return
-    if guided and not data.get("previewed"):
-        data["previewed"] = True
-        ctx.start_flow("bcast", "confirm", data)
-        ctx.reply("{count} members will get it ({skipped} skipped: STOP), {parts} SMS each, {cost} SMS "
-                  "segments. Reply 1 to send, 2 to cancel, or a time like 18:00.",
-                  count=found.count, skipped=found.skipped, parts=len(found.parts), cost=found.total)
-        return
-    ctx.end_flow()
-    _go(ctx, data, found)
+def _unless_cancelled(key: str, following: str):
+    return lambda values: END if values.get(key) == "cancel" else following
 
 
-def _go(ctx: Ctx, data: dict, found: Plan) -> None:
-    send_at = datetime.fromisoformat(data["at"]) if data.get("at") else None
-    try:
-        broadcast = store.create(ctx.session, ctx.cluster, ctx.member.id, data["segment"], data["text"],
-                                 parts=len(found.parts), now=ctx.now, send_at=send_at)
-    except BroadcastError:
-        ctx.reply("Write the time as 18:00 or 25/12-18:00, in the future.")
-        return
-    if send_at is not None:
-        ctx.reply("Broadcast {id} will go to {segment} on {when}. Send REPORT {id} to check it.",
-                  id=broadcast.id, segment=data["segment"][:40], when=send_at)
-        return
-    send(ctx.session, ctx.cluster, broadcast, ctx.now)
-    ctx.reply("Broadcast {id} is going to {count} members, {cost} SMS segments. Send REPORT {id} to see "
-              "delivery.", id=broadcast.id, count=broadcast.recipients, cost=broadcast.segments_total)
+_CHOICE = Step("choice", REPLY_1_2, choices=CHOICES)
 
 
-def bcast_step(ctx: Ctx) -> None:
-    step, data = ctx.conversation.step, ctx.data
-    if step == "segment":
-        try:
-            segment = parse_segment(ctx.text)
-        except SegmentError as exc:
-            return _segment_error(ctx, exc)
-        ctx.set_step("text", {"segment": describe(segment), "at": ""})
-        ctx.reply("Now send the text of the message.")
-        return
-    if step == "text":
-        data.update(text=ctx.text.strip(), guided=True)
-        return _prepare(ctx, data, guided=True)
-    choice = CHOICES.get(ctx.text.strip(" .").lower())
-    if choice == "cancel":
-        ctx.end_flow()
+def _finish(ctx: Ctx, values: dict) -> None:
+    if any(values.get(key) == "cancel" for key in CONFIRMS):
         ctx.reply("Cancelled. Nothing was sent.")
         return
-    if choice is None:
-        when = parse_when(ctx.text, ctx.timezone, ctx.now) if data.get("previewed") else None
-        if when is None or when <= ctx.now:
-            ctx.reply("Reply 1 to send, 2 to cancel.")
-            return
-        data["at"] = when.isoformat()
-    _prepare(ctx, data, guided=bool(data.get("guided")))
+    _go(ctx, values)
+
+
+def _go(ctx: Ctx, values: dict) -> None:
+    """Record the broadcast and queue it now, or leave it for the scheduler at its time."""
+    try:
+        found = plan(ctx.session, ctx.cluster, _segment(ctx, values["segment"]), values["text"])
+        if found.count == 0 and not values["at"]:
+            raise refusal(ctx, "no_members", segment=values["segment"][:40])
+    except StepError as problem:
+        return _refuse(ctx, problem)
+    send_at = datetime.fromisoformat(values["at"]) if values["at"] else None
+    try:
+        broadcast = store.create(ctx.session, ctx.cluster, ctx.member.id, values["segment"], values["text"],
+                                 parts=len(found.parts), now=ctx.now, send_at=send_at)
+    except BroadcastError as exc:
+        return _refuse(ctx, refusal(ctx, exc.code))
+    if send_at is not None:
+        ctx.reply("Broadcast {id} will go to {segment} on {when}. Send REPORT {id} to check it.",
+                  id=broadcast.id, segment=values["segment"][:40], when=send_at)
+        return
+    send(ctx.session, ctx.cluster, broadcast, ctx.now)
+    ctx.reply("Broadcast {id} is going to {reach}, {segments}. Send REPORT {id} to see delivery.",
+              id=broadcast.id, reach=ctx.t(NP_("{count} member", "{count} members"), count=broadcast.recipients),
+              segments=ctx.t(NP_("{count} SMS segment", "{count} SMS segments"), count=broadcast.segments_total))
+
+
+GUIDED = Flow(
+    "bcast",
+    steps=[
+        Step("segment", N_("Who should get it? Send all, or terms like sector:tailoring location:Moshi gender:F"),
+             reader=_read_segment, free_text=True),
+        Step("text", N_("Now send the text of the message."), reader=_read_text, free_text=True),
+        Step("again", N_("The same text went to these members {count} min ago ({sent} of {messages} sent so "
+                         "far). Reply 1 to send it again, 2 to cancel."),
+             choices=CHOICES, listed=True, hint=REPLY_1_2, fill=_duplicate, when=lambda v: bool(v["duplicate"]),
+             next=_unless_cancelled("again", "split")),
+        Step("split", N_("Too long for one SMS: it would go as {pieces} to each of {reach}, {segments}. Reply 1 "
+                         "to send it split, 2 to cancel."),
+             reader=_send_or_time, choices=CHOICES, listed=True, fill=_cost, when=lambda v: v["parts"] > 1,
+             next=_unless_cancelled("split", "preview")),
+        Step("preview", NP_("{count} member will get it ({skipped} skipped: STOP), {parts} SMS each, {segments}. "
+                            "Reply 1 to send, 2 to cancel, or a time like 18:00.",
+                            "{count} members will get it ({skipped} skipped: STOP), {parts} SMS each, {segments}. "
+                            "Reply 1 to send, 2 to cancel, or a time like 18:00."),
+             reader=_send_or_time, choices=CHOICES, listed=True, fill=_cost,
+             when=lambda v: v["guided"] and v["parts"] == 1),
+    ],
+    finish=_finish,
+    keyword="BCAST",
+    access=FACILITATOR,
+)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def bcast(ctx: Ctx) -> None:
+    """BCAST alone: the guided flow; BCAST 12: the report of broadcast 12; else segment and text at once."""
+    args = parse.clean(ctx.args)
+    if not args:
+        return flow.open_flow(ctx, GUIDED, {})
+    try:
+        return _report(ctx, parse.ident(args))
+    except ParseError:
+        pass  # not a broadcast's number: a segment and a text
+    when_text, segment_text, text = _split_args(args)
+    values = {"segment": "", "text": text, "at": "", "guided": False}
+    try:
+        if not segment_text:
+            raise refusal(ctx, "unknown_key", word=parse.first_word(args)[0][:20])
+        values["segment"] = describe(_segment(ctx, segment_text))
+        if not text:
+            raise refusal(ctx, "no_text")
+        if when_text:
+            send_at = parse_when(_at_time(when_text), ctx.timezone, ctx.now, ctx.lang)
+            if send_at is None:
+                raise refusal(ctx, "bad_time")
+            values["at"] = send_at.isoformat()
+        _measure(ctx, values)
+    except StepError as problem:
+        return _refuse(ctx, problem)
+    first = GUIDED.following(GUIDED.step("text"), values)
+    if first == END:
+        return _go(ctx, values)
+    flow.open_flow(ctx, GUIDED, values, at=first)
 
 
 def report(ctx: Ctx) -> None:
-    ref = router.split_first(ctx.args)[0].lstrip("#")
-    if not ref.isdecimal() or len(ref) > 9:
+    try:
+        broadcast_id = parse.ident(parse.first_word(ctx.args)[0])
+    except ParseError:
         ctx.reply("Send REPORT and a broadcast number, for example: REPORT 12")
         return
-    _report(ctx, int(ref))
+    _report(ctx, broadcast_id)
 
 
 def _report(ctx: Ctx, broadcast_id: int) -> None:
@@ -302,23 +346,17 @@ def _report(ctx: Ctx, broadcast_id: int) -> None:
                   status=ctx.t(STATUS_LABELS[broadcast.status]))
         return
     d = store.delivery(ctx.session, broadcast)
-    ctx.reply("Broadcast {id} to {count} members: {sent} sent, {delivered} delivered, {failed} failed, "
-              "{waiting} waiting.", id=broadcast.id, count=broadcast.recipients, sent=d["sent"] + d["delivered"],
-              delivered=d["delivered"], failed=d["failed"], waiting=d["queued"])
+    ctx.reply(NP_("Broadcast {id} to {count} member: {sent} sent, {delivered} delivered, {failed} failed, "
+                  "{waiting} waiting.",
+                  "Broadcast {id} to {count} members: {sent} sent, {delivered} delivered, {failed} failed, "
+                  "{waiting} waiting."), id=broadcast.id, count=broadcast.recipients,
+              sent=d["sent"] + d["delivered"], delivered=d["delivered"], failed=d["failed"], waiting=d["queued"])
 
 
 STATUS_LABELS = {"scheduled": N_("scheduled"), "cancelled": N_("cancelled")}
-
-
-
-
-
 
 COMMANDS = [
     Command("BCAST", bcast, access=FACILITATOR),
     Command("REPORT", report, access=FACILITATOR),
 ]
-FLOWS = {"bcast": Flow(bcast_step, free_text=frozenset({"segment", "text"}))}
-SAMPLES = {"segment": "sector:tailoring location:Moshi gender:female", "parts": "4", "cost": "123456",
-           "messages": "12345", "members": "12345", "skipped": "120", "sent": "1200", "delivered": "1200",
-           "failed": "1200", "waiting": "1200"}
+FLOWS = {GUIDED.name: GUIDED}

@@ -5,18 +5,26 @@ handler itself decides: a valid answer is recorded; otherwise a command keyword 
 the poll waits for the next message; otherwise the question is asked again with the valid range. When a
 question falls due while the member is in another conversation, they get a note to reply POLL instead,
 and POLL resumes their pending questions at any time.
+
+A facilitator creates a poll with NEWPOLL, a flow (bot/flow.py): a template or a title, then each
+question's kind, text and options until 0, then the audience, the schedule and a confirmation.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import i18n, router, sms
-from bot.context import ACTIVE, FACILITATOR, Command, Ctx, Flow
-from bot.i18n import N_
+from bot import flow, i18n, parse, router, sms
+from bot.context import ACTIVE, FACILITATOR, Command, Ctx
+from bot.context import Flow as StepHandler
+from bot.flow import Flow, Step, StepError
+from bot.i18n import N_, NP_
+from bot.parse import ParseError
 from storage import polls as store
 from storage.clusters import Cluster
 from storage.polls import Poll, PollError, PollQuestion, PollRecipient, PollRound, Schedule
@@ -42,6 +50,39 @@ STATUS_LABELS = {"draft": N_("draft"), "scheduled": N_("scheduled"), "done": N_(
                  "cancelled": N_("cancelled")}
 DEFAULT_SCHEDULE = dict(remind_days=3, close_days=7, window_hours=2, window_days=3)
 
+DONE = "done"  # the kind step's answer when the poll has all its questions
+TITLE_LIMIT = 80
+RANGE = N_("Please answer with a number from {low} to {high}.")
+LENGTH = N_("Please send 2 to {limit} characters.")
+BAD_WHEN = N_("Please send a future date, a time and the months between rounds, e.g. 2025-07-01 18:00 6")
+# The parser's own reply where it says more than BAD_WHEN: the date or the hour itself is wrong.
+PRECISE_WHEN = frozenset({"no_such_day", "weekday", "ambiguous_time"})
+CONFIRM = [("ok", N_("OK")), ("cancel", N_("Cancel"))]
+
+# Refusals by code, from the poll rules (storage.polls) and this module's readers.
+ERRORS = {
+    "no_questions": N_("A poll needs at least one question."),
+    "options": N_("A question needs 2 to 10 options. Send them separated by commas."),
+    "too_long": N_("That question is too long for one SMS with its options. Please send a shorter one."),
+    "no_text": LENGTH,
+    "bad_audience": N_("I could not read that audience. Send all, or e.g. sector:dairy, location:Moshi, "
+                       "gender:F, role:firm."),
+    "bad_start": BAD_WHEN,
+    "bad_every": BAD_WHEN,
+    "start_past": BAD_WHEN,
+    "closed": N_("Sorry, this poll has closed; your answer was not saved."),
+    "bad_text": N_("Please answer in at most {limit} characters."),
+    "not_optional": N_("This question cannot be skipped. Please answer it."),
+    "not_saved": N_("That poll could not be saved: a question is too long for one SMS. Use the CLI to fix it."),
+}
+ANSWER_ERRORS = frozenset({"closed", "bad_text"})  # an answer refused for these is not asked again
+
+
+def refusal(code: str, **kwargs) -> StepError:
+    """The table's reply for a code ({limit} is the answer limit unless given)."""
+    return StepError(ERRORS.get(code, ERRORS["bad_start"]), **{"limit": store.TEXT_LIMIT, **kwargs})
+
+
 SAMPLES = {
     "question": "How useful were the cluster's events for your business?",
     "options": "1 Dairy, 2 Coffee, 3 Tailoring, 4 Leather, 5 Other",
@@ -50,7 +91,8 @@ SAMPLES = {
     "round": "12",
     "rate": "100% +100",
     "details": "#1 4.2 (+0.3)",
-    "every": "6",
+    "every": "tous les 24 mois",
+    "answered": "12345",
 }
 
 
@@ -144,7 +186,7 @@ def answer_step(ctx: Ctx) -> None:
     question = ctx.session.get(PollQuestion, data.get("question", 0))
     if rnd is None or question is None or not rnd.is_open(ctx.now):
         ctx.end_flow()
-        ctx.reply("Sorry, this poll has closed; your answer was not saved.")
+        ctx.reply(ERRORS["closed"])
         return
     found = router.match(ctx.text)
     if found and found.command == "SKIP" and not found.args:
@@ -158,14 +200,12 @@ def answer_step(ctx: Ctx) -> None:
     try:
         store.record_answer(ctx.session, rnd, ctx.member, question, ctx.now, value=value, text=text)
     except PollError as exc:
+        if exc.code not in ANSWER_ERRORS:
+            return _ask_again(ctx, rnd, question)
         if exc.code == "closed":
             ctx.end_flow()
-            ctx.reply("Sorry, this poll has closed; your answer was not saved.")
-            return
-        if exc.code == "bad_text":
-            ctx.reply("Please answer in at most {limit} characters.", limit=store.TEXT_LIMIT)
-            return
-        return _ask_again(ctx, rnd, question)
+        ctx.reply(ERRORS[exc.code], limit=store.TEXT_LIMIT)
+        return
     _advance(ctx, rnd)
 
 
@@ -174,7 +214,7 @@ def _ask_again(ctx: Ctx, rnd: PollRound, question: PollQuestion) -> None:
     if question.kind == "yesno":
         ctx.reply("Please answer 1 for yes or 2 for no.")
     else:
-        ctx.reply("Please answer with a number from {low} to {high}.", low=low, high=high)
+        ctx.reply(RANGE, low=low, high=high)
     ask(ctx, rnd, question)
 
 
@@ -182,7 +222,7 @@ def _skip(ctx: Ctx, rnd: PollRound, question: PollQuestion) -> None:
     try:
         store.record_answer(ctx.session, rnd, ctx.member, question, ctx.now, skipped=True)
     except PollError:
-        ctx.reply("This question cannot be skipped. Please answer it.")
+        ctx.reply(ERRORS["not_optional"])
         ask(ctx, rnd, question)
         return
     _advance(ctx, rnd)
@@ -217,9 +257,10 @@ def _run_command(ctx: Ctx, found: router.Match) -> None:
 
 def poll(ctx: Ctx) -> None:
     """POLL: resume pending questions; POLL n: go back to question n of the current round to change it."""
-    arg = router.split_first(ctx.args)[0]
-    if arg.isdecimal():
-        return _jump(ctx, int(arg))
+    try:
+        return _jump(ctx, parse.ident(parse.first_word(ctx.args)[0]))
+    except ParseError:
+        pass  # no question number: resume the pending questions
     for rnd in store.pending_rounds(ctx.session, ctx.member, ctx.now):
         question = store.next_question(ctx.session, rnd, ctx.member)
         if question is not None:
@@ -249,7 +290,7 @@ def _jump(ctx: Ctx, position: int) -> None:
         return
     items = store.questions(ctx.session, ctx.session.get(Poll, rnd.poll_id))
     if not 1 <= position <= len(items):
-        ctx.reply("Please answer with a number from {low} to {high}.", low=1, high=len(items))
+        ctx.reply(RANGE, low=1, high=len(items))
         return
     ask(ctx, rnd, items[position - 1])
 
@@ -279,14 +320,14 @@ def polls_list(ctx: Ctx) -> None:
 
 def results(ctx: Ctx) -> None:
     """RESULTS id [segment]: the latest round in one SMS, with the change since the round before."""
-    ref, segment = router.split_first(ctx.args)
-    poll_id = ref.lstrip("#")
-    if not poll_id.isdecimal():
+    try:
+        poll_id, segment = parse.ident_and_rest(ctx.args)
+    except ParseError:
         ctx.reply("Send RESULTS and a poll number, e.g. RESULTS 3, or RESULTS 3 sector:dairy.")
         return
-    item = store.get_poll(ctx.session, ctx.cluster, int(poll_id))
+    item = store.get_poll(ctx.session, ctx.cluster, poll_id)
     if item is None:
-        ctx.reply("No poll {id} in your cluster.", id=poll_id[:9])
+        ctx.reply("No poll {id} in your cluster.", id=poll_id)
         return
     rnd = store.latest_round(ctx.session, item)
     if rnd is None:
@@ -356,152 +397,111 @@ def _fill(head: str, parts: list[str]) -> str:
 
 # ---------------------------------------------------------------- creating a poll by message
 
+def parse_when(text: str, tz: str, now: datetime, lang: str | None = None) -> tuple[datetime, int]:
+    """'2030-07-01 18:00 6', '1 July 6pm 6' or 'kesho saa 12 jioni' -> (local start, months between rounds).
 
-def new_poll(ctx: Ctx) -> None:
-    """NEWPOLL: guided creation. NEWPOLL 5 copies poll 5; the conversation then asks audience and schedule."""
-    arg = router.split_first(ctx.args)[0].lstrip("#")
-    if arg.isdecimal():
-        source = store.get_poll(ctx.session, ctx.cluster, int(arg))
-        if source is None:
-            ctx.reply("No poll {id} in your cluster.", id=arg[:9])
-            return
-        return _to_audience(ctx, store.poll_spec(ctx.session, source))
-    ctx.start_flow(CREATE, "source", {})
-    ctx.reply("New poll: reply 1 for the satisfaction survey, 2 for the service-interest survey, "
-              "or send the title of your own poll.")
-
-
-def create_step(ctx: Ctx) -> None:
-    if ctx.conversation is None:
-        return _after_expiry(ctx)
-    step = ctx.conversation.step
-    {"source": _source, "kind": _kind, "text": _text, "options": _opts, "audience": _audience,
-     "schedule": _schedule, "confirm": _confirm}[step](ctx, ctx.data)
+    A last word of one or two figures is the months (none: 0, once); the rest is a moment as the shared
+    parser reads it: a date without a year is the next one, a time alone today's or tomorrow's, the past
+    refused (ParseError).
+    """
+    head, _space, last = parse.clean(text).rpartition(" ")
+    months = 0
+    if head and re.fullmatch(r"[0-9]{1,2}", last, re.ASCII):
+        text, months = head, int(last)
+    start = parse.moment(text, tz, now, lang)
+    return start.astimezone(ZoneInfo(tz)).replace(tzinfo=None), months
 
 
-def _source(ctx: Ctx, data: dict) -> None:
-    answer = ctx.text.strip()
-    if answer in ("1", "2"):
-        return _to_audience(ctx, store.load_template(store.TEMPLATES[int(answer) - 1]))
-    if not 2 <= len(answer) <= 80:
-        ctx.reply("Please send 2 to {limit} characters.", limit=80)
-        return
-    ctx.set_step("kind", {"spec": {"title": {ctx.lang: answer}, "questions": []}})
-    _ask_kind(ctx, 1)
+def _number(ctx: Ctx, values: dict) -> dict:
+    return {"number": len(values["spec"]["questions"]) + 1}
 
 
-def _ask_kind(ctx: Ctx, number: int) -> None:
-    ctx.reply("Question {number}: reply its type: 1 rating 1-5, 2 yes/no, 3 choice, 4 score 0-10, 5 text. "
-              "Reply 0 when you have no more questions.", number=number)
+def _source(ctx: Ctx, text: str, values: dict) -> str:
+    """1 or 2: a shipped questionnaire; anything else is the title of the facilitator's own poll."""
+    if text in ("1", "2"):
+        name = store.TEMPLATES[int(text) - 1]
+        values["spec"] = store.load_template(name)
+        return name
+    if not 2 <= len(text) <= TITLE_LIMIT:
+        raise StepError(LENGTH, limit=TITLE_LIMIT)
+    values["spec"] = {"title": {ctx.lang: text}, "questions": []}
+    return text
 
 
-def _kind(ctx: Ctx, data: dict) -> None:
-    answer = ctx.text.strip()
-    spec = data["spec"]
-    if answer == "0":
-        if not spec["questions"]:
-            ctx.reply("A poll needs at least one question.")
-            _ask_kind(ctx, 1)
-            return
-        return _to_audience(ctx, spec)
-    if not answer.isdecimal() or not 1 <= int(answer) <= len(KIND_CHOICES):
-        ctx.reply("Please answer with a number from {low} to {high}.", low=0, high=len(KIND_CHOICES))
-        return
-    if len(spec["questions"]) >= store.MAX_QUESTIONS:
-        return _to_audience(ctx, spec)
-    data["kind"] = KIND_CHOICES[int(answer) - 1]
-    ctx.set_step("text", data)
-    ctx.reply("Send the text of question {number}.", number=len(spec["questions"]) + 1)
+def _kind(ctx: Ctx, text: str, values: dict) -> str:
+    questions = values["spec"]["questions"]
+    if text == "0":
+        if not questions:
+            raise refusal("no_questions")
+        return DONE
+    if not text.isdecimal() or not 1 <= int(text) <= len(KIND_CHOICES):
+        raise StepError(RANGE, low=0, high=len(KIND_CHOICES))
+    return DONE if len(questions) >= store.MAX_QUESTIONS else KIND_CHOICES[int(text) - 1]
 
 
-def _text(ctx: Ctx, data: dict) -> None:
-    text = " ".join(ctx.text.split())
-    question = {"kind": data["kind"], "text": {ctx.lang: text}, "optional": data["kind"] == "text"}
-    if data["kind"] == "choice":
-        data["question"] = question
-        ctx.set_step("options", data)
-        ctx.reply("Send the options separated by commas (2 to 10).")
-        return
-    _add_question(ctx, data, question)
+def _text(ctx: Ctx, text: str, values: dict) -> str:
+    text = " ".join(text.split())
+    if values["kind"] != "choice":
+        _add_question(ctx, values, {"kind": values["kind"], "text": {ctx.lang: text},
+                                    "optional": values["kind"] == "text"})
+    return text
 
 
-def _opts(ctx: Ctx, data: dict) -> None:
-    options = [o.strip() for o in ctx.text.split(",") if o.strip()]
+def _options(ctx: Ctx, text: str, values: dict) -> list[str]:
+    options = [o.strip() for o in text.split(",") if o.strip()]
     if not 2 <= len(options) <= store.MAX_OPTIONS:
-        ctx.reply("A question needs 2 to 10 options. Send them separated by commas.")
-        return
-    _add_question(ctx, data, {**data.pop("question"), "options": {ctx.lang: options}})
+        raise refusal("options")
+    _add_question(ctx, values, {"kind": "choice", "text": {ctx.lang: values["text"]}, "optional": False,
+                                "options": {ctx.lang: options}})
+    return options
 
 
-def _add_question(ctx: Ctx, data: dict, question: dict) -> None:
-    spec = data["spec"]
+def _add_question(ctx: Ctx, values: dict, question: dict) -> None:
+    """Add a question the poll rules accept and that fits one SMS with its options and hints."""
+    spec = values["spec"]
     position = len(spec["questions"]) + 1
     try:
         probe = store.validate_spec({"title": spec["title"], "questions": [question]})["questions"][0]
-    except PollError:
-        ctx.reply("Please send 2 to {limit} characters.", limit=store.TEXT_LIMIT)
-        return
+    except PollError as exc:
+        raise refusal("no_text") from exc
     draft = PollQuestion(poll_id=0, position=position, key=f"q{position}", kind=probe["kind"],
                          optional=probe["optional"], texts=json.dumps(probe["text"]),
                          options=json.dumps(probe.get("options", {})))
     if not sms.fits(question_message(draft, ctx.lang, store.MAX_QUESTIONS, "sms")[0]):
-        ctx.reply("That question is too long for one SMS with its options. Please send a shorter one.")
-        data.setdefault("question", question)
-        ctx.set_step("text", data)
-        return
+        raise refusal("too_long")
     spec["questions"].append(question)
-    data.pop("kind", None)
-    data.pop("question", None)
-    ctx.set_step("kind", data)
-    _ask_kind(ctx, position + 1)
 
 
-def _to_audience(ctx: Ctx, spec: dict) -> None:
-    ctx.start_flow(CREATE, "audience", {"spec": spec})
-    ctx.reply("{count} questions. Who should answer? Send all, or a segment such as sector:dairy or "
-              "location:Moshi.", count=len(spec["questions"]))
-
-
-def _audience(ctx: Ctx, data: dict) -> None:
+def _audience(ctx: Ctx, text: str, values: dict) -> str:
     try:
-        store.segment_members(ctx.session, ctx.cluster, ctx.text)
-    except PollError:
-        ctx.reply("I could not read that audience. Send all, or e.g. sector:dairy, location:Moshi, "
-                  "gender:F, role:firm.")
-        return
-    data["spec"]["audience"] = ctx.text
-    ctx.set_step("schedule", data)
-    ctx.reply("When? Send the date, the time and the months between rounds (0 = once), "
-              "e.g. 2025-07-01 18:00 6")
+        store.segment_members(ctx.session, ctx.cluster, text)
+    except PollError as exc:
+        raise refusal(exc.code) from exc
+    values["spec"]["audience"] = text
+    return text
 
 
-def parse_when(text: str) -> tuple[datetime, int]:
-    """'2025-07-01 18:00 6' -> (local start, every 6 months); the months default to 0 (once)."""
-    parts = text.split()
-    months = 0
-    if len(parts) == 3:
-        if not parts[2].isdecimal():
-            raise PollError("bad_every", parts[2])
-        months = int(parts[2])
-    elif len(parts) != 2:
-        raise PollError("bad_start", text)
-    return store.parse_start(" ".join(parts[:2])), months
-
-
-def _schedule(ctx: Ctx, data: dict) -> None:
+def _schedule(ctx: Ctx, text: str, values: dict) -> dict:
     try:
-        start, months = parse_when(ctx.text)
-        if store.to_utc(start, ctx.timezone) < ctx.now or not 0 <= months <= 24:
-            raise PollError("bad_start")
-    except PollError:
-        ctx.reply("Please send a future date, a time and the months between rounds, e.g. 2025-07-01 18:00 6")
-        return
-    data["start"], data["every"] = start.isoformat(), months
-    ctx.set_step("confirm", data)
-    ctx.reply("{title}: {count} questions, {term}, from {when}, every {every} months. Reply 1 OK, "
-              "2 cancel.", title=_spec_title(data["spec"], ctx.lang)[:40],
-              count=len(data["spec"]["questions"]), term=data["spec"].get("audience", "all")[:30],
-              when=store.to_utc(start, ctx.timezone), every=months)
+        start, months = parse_when(text, ctx.timezone, ctx.now, ctx.lang)
+    except ParseError as exc:
+        raise (StepError(exc.msgid) if exc.code in PRECISE_WHEN else refusal("bad_start")) from exc
+    if not 0 <= months <= 24:
+        raise refusal("bad_every")
+    return {"start": start.isoformat(), "every": months}
+
+
+def _questions(ctx: Ctx, values: dict) -> dict:
+    return {"count": len(values["spec"]["questions"])}
+
+
+def _summary(ctx: Ctx, values: dict) -> dict:
+    every = values["schedule"]["every"]
+    start = datetime.fromisoformat(values["schedule"]["start"])
+    return {"title": _spec_title(values["spec"], ctx.lang)[:40], "count": len(values["spec"]["questions"]),
+            "term": values["spec"].get("audience", "all")[:30], "when": store.to_utc(start, ctx.timezone),
+            "every": ctx.t(NP_("every {count} month", "every {count} months"), count=every) if every
+            else ctx.t(N_("once")), "low": 1, "high": len(CONFIRM)}
 
 
 def _spec_title(spec: dict, lang: str) -> str:
@@ -509,36 +509,78 @@ def _spec_title(spec: dict, lang: str) -> str:
     return title if isinstance(title, str) else title.get(lang) or next(iter(title.values()))
 
 
-def _confirm(ctx: Ctx, data: dict) -> None:
-    answer = ctx.text.strip()
-    if answer == "2":
-        ctx.end_flow()
+def _start(ctx: Ctx) -> dict | None:
+    """NEWPOLL alone asks for a template or a title; NEWPOLL 5 copies poll 5 and asks whom and when."""
+    ref = parse.first_word(ctx.args)[0]
+    if not ref:
+        return {}
+    try:
+        source = store.get_poll(ctx.session, ctx.cluster, parse.ident(ref))
+    except ParseError as exc:
+        if exc.code == "invalid":
+            return {}  # words after NEWPOLL: the guided creation starts as usual
+        source = None
+    if source is None:
+        ctx.reply("No poll {id} in your cluster.", id=ref[:9])
+        return None
+    flow.open_flow(ctx, NEWPOLL, {"spec": store.poll_spec(ctx.session, source)}, at="audience")
+    return None
+
+
+def _finish(ctx: Ctx, values: dict) -> None:
+    if values["confirm"] == "cancel":
         ctx.reply("Cancelled; nothing was saved.")
         return
-    if answer != "1":
-        ctx.reply("Please answer with a number from {low} to {high}.", low=1, high=2)
-        return
-    start = datetime.fromisoformat(data["start"])
+    when = values["schedule"]
     try:
-        item = create_checked(ctx.session, ctx.cluster, data["spec"], ctx.member.number)
-        store.schedule_poll(ctx.session, item, ctx.cluster, Schedule(start, data["every"], **DEFAULT_SCHEDULE),
-                            ctx.now, actor=ctx.member.number)
+        item = create_checked(ctx.session, ctx.cluster, values["spec"], ctx.member.number)
+        store.schedule_poll(ctx.session, item, ctx.cluster, Schedule(datetime.fromisoformat(when["start"]),
+                            when["every"], **DEFAULT_SCHEDULE), ctx.now, actor=ctx.member.number)
     except PollError:
-        ctx.end_flow()
-        ctx.reply("That poll could not be saved: a question is too long for one SMS. Use the CLI to fix it.")
+        ctx.reply(ERRORS["not_saved"])
         return
-    ctx.end_flow()
     ctx.reply("Poll {id} is scheduled. See its results with RESULTS {id}.", id=item.id)
+
+
+NEWPOLL = Flow(
+    CREATE,
+    steps=[
+        Step("source", N_("New poll: reply 1 for the satisfaction survey, 2 for the service-interest survey, "
+                          "or send the title of your own poll."), reader=_source, free_text=True,
+             next=lambda v: "audience" if v["spec"]["questions"] else "kind"),
+        Step("kind", N_("Question {number}: reply its type: 1 rating 1-5, 2 yes/no, 3 choice, 4 score 0-10, "
+                        "5 text. Reply 0 when you have no more questions."), reader=_kind, fill=_number,
+             next=lambda v: "audience" if v["kind"] == DONE else "text"),
+        Step("text", N_("Send the text of question {number}."), reader=_text, fill=_number, free_text=True,
+             next=lambda v: "options" if v["kind"] == "choice" else "kind"),
+        Step("options", N_("Send the options separated by commas (2 to 10)."), reader=_options,
+             free_text=True, next="kind"),
+        Step("audience", NP_("{count} question. Who should answer? Send all, or a segment such as "
+                             "sector:dairy or location:Moshi.",
+                             "{count} questions. Who should answer? Send all, or a segment such as "
+                             "sector:dairy or location:Moshi."), reader=_audience, fill=_questions,
+             free_text=True),
+        Step("schedule", N_("When? Send the date, the time and the months between rounds (0 = once), "
+                            "e.g. 2025-07-01 18:00 6"), reader=_schedule, free_text=True),
+        Step("confirm", NP_("{title}: {count} question, {term}, from {when}, {every}. Reply 1 OK, 2 cancel.",
+                            "{title}: {count} questions, {term}, from {when}, {every}. Reply 1 OK, 2 cancel."),
+             choices=CONFIRM, listed=True, hint=RANGE, fill=_summary),
+    ],
+    finish=_finish,
+    keyword="NEWPOLL",
+    access=FACILITATOR,
+    start=_start,
+)
 
 
 COMMANDS = [
     Command("POLL", poll, access=ACTIVE),
     Command("SKIP", skip, access=ACTIVE, help=False),
     Command("POLLS", polls_list, access=FACILITATOR),
-    Command("NEWPOLL", new_poll, access=FACILITATOR),
+    NEWPOLL.command(),
     Command("RESULTS", results, access=FACILITATOR),
 ]
 FLOWS = {
-    FLOW: Flow(answer_step, free_text=frozenset({"answer"})),
-    CREATE: Flow(create_step, free_text=frozenset({"source", "text", "options", "audience", "schedule"})),
+    FLOW: StepHandler(answer_step, free_text=frozenset({"answer"})),
+    CREATE: NEWPOLL,
 }

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from bot import outbox
 from bot.config import Settings
 from bot.handlers.broadcasts import send
+from bot.i18n import NP_
 from bot.jobs.job import Job
 from storage import broadcasts as store
 from storage.clusters import Cluster
@@ -26,13 +27,14 @@ def run_scheduled(session: Session, settings: Settings, now: datetime) -> int:
         cluster = session.get(Cluster, broadcast.cluster_id)
         try:
             queued += send(session, cluster, broadcast, now)
-        except (SegmentError, ImportError):
+        except SegmentError:
             store.record_sent(session, broadcast, 0, 0, 0, now)
         author = session.get(Member, broadcast.author_member_id) if broadcast.author_member_id else None
         if author is not None:
-            queued += bool(outbox.notify(session, author, "Broadcast {id} is going out now to {count} members. "
-                                         "Send REPORT {id} to see delivery.", in_cluster=cluster,
-                                         id=broadcast.id, count=broadcast.recipients))
+            queued += bool(outbox.notify(session, author, NP_(
+                "Broadcast {id} is going out now to {count} member. Send REPORT {id} to see delivery.",
+                "Broadcast {id} is going out now to {count} members. Send REPORT {id} to see delivery."),
+                in_cluster=cluster, id=broadcast.id, count=broadcast.recipients))
     return queued
 
 

@@ -1,41 +1,72 @@
-"""Polls: rounds sent over their window, reminders to those who have not answered, rounds closed."""
+"""Polls: rounds sent over their window, reminders to those who have not answered, rounds closed.
+
+A round may reach thousands of members. Its sends commit BATCH at a time, each in its own transaction
+with the claims that guard it, so an inbound message waits at most for one batch on SQLite, and a crash
+mid-way loses no committed send and repeats none: the next run claims only what is left.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot import i18n, outbox
 from bot.config import Settings
 from bot.context import CONVERSATION_TTL
 from bot.handlers.polls import FLOW, SEND_LIMIT, question_message
+from bot.i18n import NP_
 from bot.jobs.job import Job
 from storage import polls as store
 from storage.clusters import Cluster
+from storage.db import session_scope
 from storage.members import Member, admins, contact_identity
 from storage.messages import Conversation
-from storage.polls import Poll, PollRound
+from storage.polls import Poll, PollRecipient, PollRound
 from storage.schedule import claim
 
+BATCH = 100  # sends committed together: a batch is what an inbound message may wait behind
 
-def run_rounds(session: Session, settings: Settings, now: datetime) -> int:
+Due = list[tuple[int, int]]  # (recipient id, round id), read in one transaction, sent in later ones
+
+
+def run_rounds(db: Engine, settings: Settings, now: datetime) -> int:
     """Open due rounds, send each recipient's first question in their slot, remind, close. Idempotent:
     every send claims (poll round, member) first, in the same transaction as the message."""
+    with session_scope(db) as session:
+        _open_due(session, now)
+        sent = sum(_close(session, rnd, now) for rnd in store.rounds_to_close(session, now))
+        sends = [(r.id, rnd.id) for r, rnd in store.sends_due(session, now, SEND_LIMIT)]
+    sent += _in_batches(db, sends, "polls.send", _send_first, now)
+    with session_scope(db) as session:
+        reminders = [(r.id, rnd.id) for r, rnd in store.reminders_due(session, now, SEND_LIMIT)]
+    return sent + _in_batches(db, reminders, "polls.remind", _remind, now)
+
+
+def _open_due(session: Session, now: datetime) -> None:
     for _ in range(100):
         due = store.rounds_to_open(session, now)
         opened = [store.open_round(session, p, c, n, when, now) for p, c, n, when in due
                   if claim(session, "polls.open", f"{p.id}:{n}")]
         if not any(opened):
             break
-    sent = sum(_close(session, rnd, now) for rnd in store.rounds_to_close(session, now))
-    for recipient, rnd in store.sends_due(session, now, SEND_LIMIT):
-        if claim(session, "polls.send", f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
-            sent += _send_first(session, recipient, rnd, now)
-    for recipient, rnd in store.reminders_due(session, now, SEND_LIMIT):
-        if claim(session, "polls.remind", f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
-            sent += _remind(session, recipient, rnd, now)
+
+
+def _in_batches(db: Engine, due: Due, job: str, act: Callable[[Session, PollRecipient, PollRound, datetime], int],
+                now: datetime) -> int:
+    """Claim and send each (recipient, round), BATCH to a transaction; one already claimed is passed over."""
+    sent = 0
+    for start in range(0, len(due), BATCH):
+        with session_scope(db) as session:
+            queued = 0
+            for recipient_id, round_id in due[start:start + BATCH]:
+                recipient, rnd = session.get(PollRecipient, recipient_id), session.get(PollRound, round_id)
+                if claim(session, job, f"{rnd.poll_id}:{rnd.number}:{recipient.member_id}"):
+                    queued += act(session, recipient, rnd, now)
+        sent += queued
     return sent
 
 
@@ -71,9 +102,10 @@ def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> i
     conv.flow, conv.step, conv.updated_at = FLOW, "answer", now
     conv.data = json.dumps({"round": rnd.id, "question": question.id})
     session.add(conv)
-    intro = i18n.translate(member.language, "{cluster} asks you {count} short questions: {title}. Reply to each "
-                           "with its number or a few words.", cluster=cluster.name, count=len(items), title=title,
-                           **where)
+    intro = i18n.translate(member.language, NP_(
+        "{cluster} asks you {count} short question: {title}. Reply with its number or a few words.",
+        "{cluster} asks you {count} short questions: {title}. Reply to each with its number or a few words."),
+        cluster=cluster.name, count=len(items), title=title, **where)
     body, buttons = question_message(question, member.language, len(items), identity.channel, cluster.region)
     return _deliver(session, member, cluster, rnd, intro) + _deliver(session, member, cluster, rnd, body, buttons)
 
@@ -109,11 +141,13 @@ def _close(session: Session, rnd: PollRound, now: datetime) -> int:
     result = store.round_results(session, rnd)
     count = 0
     for admin in admins(session, cluster.id, ("facilitator",)):
-        count += outbox.notify(session, admin, "Poll {id}, round {round} closed: {count} of {total} members "
-                               "answered. Send RESULTS {id} for the figures.", in_cluster=cluster,
-                               id=poll_row.id, round=rnd.number, count=result.respondents,
-                               total=result.recipients) is not None
+        count += outbox.notify(session, admin, NP_(
+            "Poll {id}, round {round} closed: {answered} of {count} member answered. Send RESULTS {id} for the "
+            "figures.",
+            "Poll {id}, round {round} closed: {answered} of {count} members answered. Send RESULTS {id} for the "
+            "figures."), in_cluster=cluster, id=poll_row.id, round=rnd.number, answered=result.respondents,
+            count=result.recipients) is not None
     return count
 
 
-JOBS = [Job("polls.rounds", run_rounds, every_seconds=60)]
+JOBS = [Job("polls.rounds", run_rounds, every_seconds=60, batched=True)]
