@@ -54,7 +54,7 @@ DONE = "done"  # the kind step's answer when the poll has all its questions
 TITLE_LIMIT = 80
 RANGE = N_("Please answer with a number from {low} to {high}.")
 LENGTH = N_("Please send 2 to {limit} characters.")
-BAD_WHEN = N_("Please send a future date, a time and the months between rounds, e.g. 2025-07-01 18:00 6")
+BAD_WHEN = N_("Please send a future date, a time and the months between rounds, e.g. 1/7 18:00 6")
 # The parser's own reply where it says more than BAD_WHEN: the date or the hour itself is wrong.
 PRECISE_WHEN = frozenset({"no_such_day", "weekday", "ambiguous_time"})
 CONFIRM = [("ok", N_("OK")), ("cancel", N_("Cancel"))]
@@ -561,7 +561,7 @@ NEWPOLL = Flow(
                              "sector:dairy or location:Moshi."), reader=_audience, fill=_questions,
              free_text=True),
         Step("schedule", N_("When? Send the date, the time and the months between rounds (0 = once), "
-                            "e.g. 2025-07-01 18:00 6"), reader=_schedule, free_text=True),
+                            "e.g. 1/7 18:00 6"), reader=_schedule, free_text=True),
         Step("confirm", NP_("{title}: {count} question, {term}, from {when}, {every}. Reply 1 OK, 2 cancel.",
                             "{title}: {count} questions, {term}, from {when}, {every}. Reply 1 OK, 2 cancel."),
              choices=CONFIRM, listed=True, hint=RANGE, fill=_summary),
