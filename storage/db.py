@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Integer, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -149,6 +149,14 @@ class _SQLiteConnection(sqlite3.Connection):
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def compare_type(context, _inspected_column, _metadata_column, inspected_type, metadata_type) -> bool | None:
+    """Alembic's column type comparison, except that on SQLite INTEGER and BIGINT are one type (every
+    integer column holds 64 bits there): money is BIGINT in the models for PostgreSQL's sake."""
+    if context.dialect.name == "sqlite" and isinstance(inspected_type, Integer) and isinstance(metadata_type, Integer):
+        return False
+    return None
 
 
 def alembic_config(engine: Engine) -> Config:

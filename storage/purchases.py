@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import get_currency_precision
+from sqlalchemy import BigInteger
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
@@ -43,8 +44,8 @@ class Purchase(SQLModel, table=True):
     units: str = Field(max_length=12)  # several, as in "38 of 50 bags"
     whole_units: bool = True
     currency: str = Field(max_length=3)
-    unit_price: int  # minor units, at the pooled rate
-    individual_price: int = 0  # minor units, the usual price when a member buys alone; 0 = unknown
+    unit_price: int = Field(sa_type=BigInteger)  # minor units, at the pooled rate
+    individual_price: int = Field(default=0, sa_type=BigInteger)  # minor units, the usual price when a member buys alone; 0 = unknown
     supplier: str = Field(default="", max_length=30)
     pay_to: str = Field(default="", max_length=30)  # how members pay, e.g. a mobile-money number
     minimum: int
@@ -113,7 +114,7 @@ class PurchasePayment(SQLModel, table=True):
     purchase_id: int = Field(foreign_key="purchases.id", index=True)
     pledge_id: int = Field(foreign_key="purchase_pledges.id", index=True)
     member_id: int = Field(foreign_key="members.id", index=True)
-    amount: int
+    amount: int = Field(sa_type=BigInteger)
     reference: str = Field(default="", max_length=40)
     reference_key: str | None = Field(default=None, max_length=40)
     status: str = Field(default="reported", max_length=10, index=True)  # reported, confirmed, declined

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
-from sqlalchemy import update
+from sqlalchemy import BigInteger, update
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, col, func, select
 
 from storage import audit
@@ -48,11 +48,11 @@ class SavingsRules(SQLModel, table=True):
     interest_bp: int = 100  # basis points a month: 100 = 1 % a month
     interest_method: str = Field(default="flat", max_length=10)
     max_term_months: int = 12
-    ceiling_minor: int | None = None  # the largest amount one message may carry; None: no ceiling
-    contribution_minor: int = 0  # 0: no regular contribution
+    ceiling_minor: int | None = Field(default=None, sa_type=BigInteger)  # the largest amount one message may carry; None: no ceiling
+    contribution_minor: int = Field(default=0, sa_type=BigInteger)  # 0: no regular contribution
     contribution_day: int = 1  # day of the month the contribution is due (1-28)
     remind_days: int = 2  # the reminder goes this many days before the due day
-    fine_minor: int = 0  # fine for a missed contribution; 0: none
+    fine_minor: int = Field(default=0, sa_type=BigInteger)  # fine for a missed contribution; 0: none
     committee_k: int = 0  # approvals a loan needs from the committee; 0: the treasurer decides alone
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -73,7 +73,7 @@ class Account(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="clusters.id", index=True)
     member_id: int = Field(foreign_key="members.id", index=True)
     currency: str = Field(max_length=3)
-    balance_minor: int = 0  # cache of the savings book's sum, written only by _post
+    balance_minor: int = Field(default=0, sa_type=BigInteger)  # cache of the savings book's sum, written only by _post
     opened_at: datetime = Field(default_factory=utcnow)
 
 
@@ -83,14 +83,14 @@ class Loan(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="clusters.id", index=True)
     account_id: int = Field(foreign_key="savings_accounts.id", index=True)
     member_id: int = Field(foreign_key="members.id")
-    principal_minor: int
+    principal_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     interest_bp: int
     method: str = Field(max_length=10)
     term_months: int
     status: str = Field(default="requested", max_length=10, index=True)
-    interest_minor: int = 0  # the schedule's whole interest, charged at disbursement
-    outstanding_minor: int = 0  # cache of the loan book's sum, written only by _post
+    interest_minor: int = Field(default=0, sa_type=BigInteger)  # the schedule's whole interest, charged at disbursement
+    outstanding_minor: int = Field(default=0, sa_type=BigInteger)  # cache of the loan book's sum, written only by _post
     reason: str = Field(default="", max_length=120)
     requested_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
@@ -106,8 +106,8 @@ class Instalment(SQLModel, table=True):
     loan_id: int = Field(foreign_key="savings_loans.id", index=True)
     number: int
     due_on: date
-    principal_minor: int
-    interest_minor: int
+    principal_minor: int = Field(sa_type=BigInteger)
+    interest_minor: int = Field(sa_type=BigInteger)
 
 
 class LoanVote(SQLModel, table=True):
@@ -129,7 +129,7 @@ class Request(SQLModel, table=True):
     account_id: int = Field(foreign_key="savings_accounts.id", index=True)
     member_id: int = Field(foreign_key="members.id")
     kind: str = Field(max_length=12)  # deposit or repayment
-    amount_minor: int
+    amount_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     reference: str = Field(default="", max_length=MAX_REFERENCE)
     loan_id: int | None = Field(default=None, foreign_key="savings_loans.id")
@@ -161,7 +161,7 @@ class Entry(SQLModel, table=True):
     account_id: int = Field(foreign_key="savings_accounts.id", index=True)
     loan_id: int | None = Field(default=None, foreign_key="savings_loans.id", index=True)
     kind: str = Field(max_length=20)
-    amount_minor: int
+    amount_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     reference: str = Field(default="", max_length=MAX_REFERENCE)
     note: str = Field(default="", max_length=120)

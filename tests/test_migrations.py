@@ -9,13 +9,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.db import alembic_config, make_engine, migrate
+from storage.db import alembic_config, compare_type, make_engine, migrate
 from storage.models import metadata
 
 
 def _diff(engine):
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": compare_type})
         return [d for d in compare_metadata(ctx, metadata)
                 if not (d[0] == "remove_table" and d[1].name == "apscheduler_jobs")]
 

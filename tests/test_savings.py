@@ -228,6 +228,23 @@ def test_amounts_above_the_ceiling_or_not_positive_are_refused(db, cluster, peop
         assert s.exec(select(func.count()).select_from(Entry)).one() == 0
 
 
+def test_amounts_beyond_32_bits_are_kept_to_the_shilling_on_every_backend(db, cluster, people):
+    """PostgreSQL's INTEGER stops at 2,147,483,647 minor units (TSh 21,474,836.47): money is BIGINT."""
+    treasurer, asha, _ = people
+    big = 90_000_000 * 100  # TSh 90,000,000, under the default ceiling of a message
+    with session_scope(db) as s:
+        t, a = load(s, treasurer, asha)
+        c = cl(s, cluster)
+        store.set_rules(s, c, ceiling_minor=200_000_000 * 100)
+        store.record_deposit(s, c, a, big, t, NOW, reference="BIG1")
+        store.record_deposit(s, c, a, big, t, NOW, reference="BIG2")
+    with session_scope(db) as s:
+        account = store.account_for(s, cl(s, cluster), load(s, asha)[0])
+        assert account.balance_minor == 2 * big
+        assert s.exec(select(func.sum(Entry.amount_minor)).where(Entry.account_id == account.id)).one() == 2 * big
+        assert store.rules_for(s, cl(s, cluster)).ceiling_minor == 200_000_000 * 100
+
+
 # ---------------------------------------------------------------- reversals
 
 
