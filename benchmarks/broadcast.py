@@ -11,7 +11,6 @@ first to the last message the provider accepted, throttles, and what the outbox 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter
@@ -19,7 +18,7 @@ from dataclasses import replace
 
 from sqlmodel import func, select
 
-from benchmarks.common import add_common_arguments, new_cluster, write_result
+from benchmarks.common import measure, new_cluster, parser_for
 from benchmarks.large import Data, grow
 from bot.config import Settings
 from bot.handlers.broadcasts import send
@@ -93,13 +92,11 @@ def run(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser)
+    parser = parser_for(__doc__)
     parser.add_argument("--rate", type=float, help="provider limit and SMS_RATE (default 200, quick 100)")
     parser.add_argument("--members", type=int, help="default 10,000 (quick 500)")
     args = parser.parse_args(argv)
-    write_result("broadcast", run(args), args)
-    return 0
+    return measure("broadcast", run, args)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -64,6 +66,19 @@ def peak_rss_mb(pid: int) -> float:
 def add_common_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="a small run that proves the benchmark works")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for <name>.json")
+
+
+def parser_for(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: described by its docstring's first line, with --quick and --results."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_common_arguments(parser)
+    return parser
+
+
+def measure(name: str, run: Callable[[argparse.Namespace], dict], args: argparse.Namespace) -> int:
+    """Run the benchmark, write <results>/<name>.json, and return the exit status."""
+    write_result(name, run(args), args)
+    return 0
 
 
 def write_result(name: str, data: dict, args) -> Path:

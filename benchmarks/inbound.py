@@ -15,7 +15,6 @@ The generator is wrk with benchmarks/requests.lua cycling through the pre-signed
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -35,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from benchmarks.common import add_common_arguments, new_cluster, peak_rss_mb, write_result
+from benchmarks.common import measure, new_cluster, parser_for, peak_rss_mb
 from benchmarks.large import TERMS, Data, grow, phone, prepare
 from storage.db import session_scope
 from storage.messages import InboundMessage
@@ -246,8 +245,7 @@ def run(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser)
+    parser = parser_for(__doc__)
     parser.add_argument("--seconds", type=float, help="length of each load run (default 20, quick 3)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--requests", type=int, help="pre-signed requests (default 60,000, quick 4,000)")
@@ -255,8 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.seconds = args.seconds or (3.0 if args.quick else 20.0)
     args.generator = args.generator or ("wrk" if shutil.which("wrk") else "python")
-    write_result("inbound", run(args), args)
-    return 0
+    return measure("inbound", run, args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ export of 100,000 members < 10 s in bounded memory.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -26,7 +25,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, insert, select
 
-from benchmarks.common import add_common_arguments, latency_ms, new_cluster, write_result
+from benchmarks.common import latency_ms, measure, new_cluster, parser_for
 from bot.config import Settings
 from bot.engine import Inbound, receive
 from storage.clusters import Cluster
@@ -307,13 +306,11 @@ def run(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser)
+    parser = parser_for(__doc__)
     parser.add_argument("--database-url", help="an empty database to fill (default: a new SQLite file)")
     parser.add_argument("--samples", type=int, help="messages per command and size")
     args = parser.parse_args(argv)
-    write_result("large", run(args), args)
-    return 0
+    return measure("large", run, args)
 
 
 if __name__ == "__main__":

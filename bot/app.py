@@ -53,19 +53,9 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         if dispatcher is not None:
             dispatcher.wake.set()
 
-    async def read_form(request: Request) -> dict[str, str] | None:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return None
-        try:
-            form = await request.form()
-        except Exception:
-            return None
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-
     async def signed_form(request: Request) -> dict[str, str] | Response:
         """The form Twilio posted, or the 400/403 answer when it is malformed or its signature is wrong."""
-        form = await read_form(request)
+        form = await dashboard.read_form(request, MAX_BODY)
         if form is None:
             return Response("request too large or malformed", status_code=400)
         url = twilio_sms.public_url(settings, request.url.path, request.url.query)

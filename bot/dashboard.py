@@ -150,6 +150,17 @@ def render(template: str, lang: str, *, status: int = 200, cluster: Cluster | No
     return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
 
+async def read_form(request: Request, limit: int) -> dict[str, str] | None:
+    """A posted form's text fields, or None when the body is over `limit` bytes or is not a form."""
+    if len(await request.body()) > limit:
+        return None
+    try:
+        data = await request.form()
+    except Exception:
+        return None
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
 def message(lang: str, heading: str, text: str, *, status: int, **context) -> HTMLResponse:
     """A page that only says something (refused, not found): both msgids are marked with P_ by the caller."""
     return render("message.html", lang, heading=heading, text=text, status=status, **context)
@@ -284,13 +295,7 @@ class Dashboard:
 
     # --- plumbing ------------------------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, str] | None:
-        if len(await request.body()) > MAX_FORM:
-            return None
-        try:
-            data = await request.form()
-        except Exception:
-            return None
-        return {k: v for k, v in data.items() if isinstance(v, str)}
+        return await read_form(request, MAX_FORM)
 
     def same_origin(self, request: Request) -> bool:
         """A POST must come from a page of ours: browsers send Origin (or Referer) with form posts."""

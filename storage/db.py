@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,20 +122,18 @@ class _SQLiteConnection(sqlite3.Connection):
         self.state = "write"
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._ended()
+        self._ending(super().commit)
 
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._ended()
+        self._ending(super().rollback)
 
     def close(self) -> None:
+        self._ending(super().close)
+
+    def _ending(self, end: Callable[[], None]) -> None:
+        """COMMIT, ROLLBACK or closing: whether it succeeds or fails, the writer's turn ends with it."""
         try:
-            super().close()
+            end()
         finally:
             self._ended()
 

@@ -254,18 +254,29 @@ def create_purchase(
     )
     session.add(purchase)
     session.flush()
-    audit.record(
+    _audit(
         session,
         "purchase.create",
-        cluster_id=cluster.id,
-        actor_member_id=created_by.id if created_by else None,
-        subject=f"purchase {purchase.id}",
+        purchase,
+        created_by,
         item=purchase.item,
         unit_price=unit_price,
         minimum=minimum,
         segment=purchase.segment,
     )
     return purchase
+
+
+def _audit(session: Session, action: str, purchase: Purchase, actor: Member | None, **details) -> None:
+    """One audit line about a purchase; `actor` is None when no member did it (a terminal, a job)."""
+    audit.record(
+        session,
+        action,
+        cluster_id=purchase.cluster_id,
+        actor_member_id=actor.id if actor else None,
+        subject=f"purchase {purchase.id}",
+        **details,
+    )
 
 
 def check_quantity(quantity: int, whole_units: bool) -> None:
@@ -654,14 +665,7 @@ def extend(
         raise PurchaseError("deadline_past")
     purchase.deadline, purchase.status, purchase.closed_at = deadline, "open", None
     session.add(purchase)
-    audit.record(
-        session,
-        "purchase.extend",
-        cluster_id=purchase.cluster_id,
-        actor_member_id=actor.id if actor else None,
-        subject=f"purchase {purchase.id}",
-        deadline=deadline.isoformat(),
-    )
+    _audit(session, "purchase.extend", purchase, actor, deadline=deadline.isoformat())
     return purchase
 
 
@@ -680,13 +684,7 @@ def advance(
     purchase.status = status
     setattr(purchase, f"{status}_at", now)
     session.add(purchase)
-    audit.record(
-        session,
-        f"purchase.{status}",
-        cluster_id=purchase.cluster_id,
-        actor_member_id=actor.id if actor else None,
-        subject=f"purchase {purchase.id}",
-    )
+    _audit(session, f"purchase.{status}", purchase, actor)
     return purchase
 
 

@@ -129,6 +129,13 @@ def client(app):
         yield c
 
 
+@pytest.fixture
+def web(app):
+    """The app at its public https address, as a browser on the dashboard reaches it."""
+    with TestClient(app, base_url="https://bot.example.org", client=("127.0.0.1", 50000)) as c:
+        yield c
+
+
 def sign(params: dict[str, str], path: str = "/webhooks/twilio/sms", token: str = AUTH_TOKEN) -> str:
     return RequestValidator(token).compute_signature(PUBLIC_BASE + path, params)
 

@@ -10,9 +10,7 @@ import re
 
 import pytest
 from sqlalchemy import select as sa_select
-from starlette.testclient import TestClient
 
-from bot.app import create_app
 from bot.context import ADMIN, FACILITATOR, TREASURER
 from bot.dashboard import COOKIE, routes
 from bot.handlers import COMMANDS
@@ -128,14 +126,6 @@ def test_allowed_for_the_right_role(db, world, name):
 
 
 # ---------------------------------------------------------------- the dashboard
-
-@pytest.fixture
-def web(settings, db):
-    app = create_app(settings, db)
-    app.router.routes.extend(routes(settings, db))
-    with TestClient(app, base_url="https://bot.example.org", client=("127.0.0.1", 50000)) as c:
-        yield c
-
 
 def login(web, db, phone: str) -> bool:
     web.cookies.clear()

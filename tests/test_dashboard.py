@@ -8,24 +8,14 @@ import re
 import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
-from starlette.testclient import TestClient
 
-from bot.app import create_app
-from bot.dashboard import COOKIE, Formats, distribution_chart, environment, routes, trend_chart
+from bot.dashboard import COOKIE, Formats, distribution_chart, environment, trend_chart
 from storage.clusters import create_cluster
 from storage.db import session_scope
 from storage.members import Member
 from tests.conftest import outbox
 
 FAC = "+255712000009"
-
-
-@pytest.fixture
-def web(settings, db):
-    app = create_app(settings, db)
-    app.router.routes.extend(routes(settings, db))
-    with TestClient(app, base_url="https://bot.example.org", client=("127.0.0.1", 50000)) as c:
-        yield c
 
 
 def login(web, db, phone=FAC):

@@ -4,9 +4,7 @@ against the figures worked out by hand in tests/integration_world.py, by storage
 import re
 
 import pytest
-from starlette.testclient import TestClient
 
-from bot.app import create_app
 from storage import kpis
 from storage.clusters import Cluster
 from storage.db import session_scope
@@ -17,13 +15,6 @@ from tests.conftest import outbox
 @pytest.fixture
 def world(db, cluster, add_member):
     return w.build(db, cluster, add_member)
-
-
-@pytest.fixture
-def web(settings, db):
-    app = create_app(settings, db)
-    with TestClient(app, base_url="https://bot.example.org", client=("127.0.0.1", 50000)) as c:
-        yield c
 
 
 def _kpis(db, world):

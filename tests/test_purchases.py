@@ -391,26 +391,14 @@ def test_exports_purchases_and_pledges(db, settings, people, cluster):
         )
 
 
+def create_maize_seed(cli_run, price: str, *options: str):
+    """`purchase create` from the terminal: maize seed sold by the kg and in parts, 200 kg at least."""
+    return cli_run("purchase", "create", "--item", "Maize seed", "--unit", "kg", "--fractional", "--price", price,
+                   "--minimum", "200", "--deadline", "2099-01-31 12:00", *options)
+
+
 def test_cli_creates_and_lists_a_purchase(cli_run, db, people):
-    code, out, err = cli_run(
-        "purchase",
-        "create",
-        "--item",
-        "Maize seed",
-        "--unit",
-        "kg",
-        "--fractional",
-        "--price",
-        "4500",
-        "--usual-price",
-        "6000",
-        "--minimum",
-        "200",
-        "--deadline",
-        "2099-01-31 12:00",
-        "--segment",
-        "sector:dairy",
-    )
+    code, out, err = create_maize_seed(cli_run, "4500", "--usual-price", "6000", "--segment", "sector:dairy")
     assert code == 0, err
     assert "offered to 20 members" in out
     assert len([m for m in outbox(db, kind="invitation") if "Maize seed" in m.text]) == 20
@@ -444,21 +432,7 @@ def test_cli_creates_and_lists_a_purchase(cli_run, db, people):
 
 
 def test_fractional_units_take_parts(cli_run, db, settings, people):
-    cli_run(
-        "purchase",
-        "create",
-        "--item",
-        "Maize seed",
-        "--unit",
-        "kg",
-        "--fractional",
-        "--price",
-        "4,501",
-        "--minimum",
-        "200",
-        "--deadline",
-        "2099-01-31 12:00",
-    )
+    create_maize_seed(cli_run, "4,501")
     with session_scope(db) as s:
         pid = s.exec(select(Purchase.id)).one()
     reply = say(db, settings, members_phone(1), f"BUY {pid} 2,5")[0]

@@ -83,6 +83,14 @@ def _cli_when(cluster: Cluster, text: str | None, now: datetime, *, default_time
         raise CliError(f"cannot take the date and time '{text}': {reason}") from exc
 
 
+def _cli_span(cluster: Cluster, args, now: datetime):
+    """--start and --end: an end given apart wins over one written in the start (14/12 10:00-12:00)."""
+    start, end = _cli_when(cluster, args.start, now)
+    if args.end:
+        end = _cli_when(cluster, args.end, now)[0]
+    return start, end
+
+
 def _cli_fail(exc: EventError | SegmentError, cluster: Cluster, event_id: int | str = ""):
     """The rule's refusal as a facilitator reads it by SMS, in English, after its code."""
     table = SEGMENT_ERRORS if isinstance(exc, SegmentError) else ERRORS
@@ -110,9 +118,7 @@ def cli_create(args, cli) -> None:
     now = utcnow()
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
-        start, end = _cli_when(cluster, args.start, now)
-        if args.end:
-            end = _cli_when(cluster, args.end, now)[0]
+        start, end = _cli_span(cluster, args, now)
         deadline = _cli_when(cluster, args.deadline, now, default_time=END_OF_DAY)[0]
         try:
             event = store.create_event(session, cluster, title=args.title, kind=args.kind, starts_at=start,
@@ -183,9 +189,7 @@ def cli_move(args, cli) -> None:
     now = utcnow()
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
-        start, end = _cli_when(cluster, args.start, now)
-        if args.end:
-            end = _cli_when(cluster, args.end, now)[0]
+        start, end = _cli_span(cluster, args, now)
         try:
             event, told = store.move(session, cluster, args.id, start, now, ends_at=end)
         except EventError as exc:

@@ -7,6 +7,7 @@ reminders and the invitations a large segment still waits for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 
 from sqlmodel import Session
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from bot import outbox, parse, router, sms
 from bot.context import ACTIVE, FACILITATOR, Command, Ctx
 from bot.flow import Flow, Step, StepError
-from bot.i18n import N_, NP_, format_timestamp
+from bot.i18n import N_, NP_, Plural, format_timestamp
 from storage import events as store
 from storage.clusters import Cluster
 from storage.db import utcnow
@@ -438,16 +439,10 @@ def move(ctx: Ctx) -> None:
     except parse.ParseError as exc:
         ctx.reply(when_refusal(exc, MOVE_USAGE))
         return
-    try:
-        event, told = store.move(ctx.session, ctx.cluster, event_id, start, ctx.now, ends_at=end,
-                                 actor=ctx.member)
-    except EventError as exc:
-        _refuse(ctx, exc, event_id)
-        return
-    tell(ctx.session, ctx.cluster, event, told, MOVED)
-    ctx.reply(NP_("Event {event_id} moved to {start}; {count} member is told.",
-                  "Event {event_id} moved to {start}; {count} members are told."),
-              event_id=event.id, start=event.starts_at, count=len(told))
+    _change(ctx, event_id,
+            lambda: store.move(ctx.session, ctx.cluster, event_id, start, ctx.now, ends_at=end, actor=ctx.member),
+            MOVED, NP_("Event {event_id} moved to {start}; {count} member is told.",
+                       "Event {event_id} moved to {start}; {count} members are told."))
 
 
 def cancel(ctx: Ctx) -> None:
@@ -455,15 +450,21 @@ def cancel(ctx: Ctx) -> None:
     if event_id is None:
         ctx.reply("Send CANCELEVENT and the event number, e.g. CANCELEVENT 12")
         return
+    _change(ctx, event_id, lambda: store.cancel(ctx.session, ctx.cluster, event_id, ctx.now, actor=ctx.member),
+            CANCELLED, NP_("Event {event_id} {event} is cancelled; {count} member is told.",
+                           "Event {event_id} {event} is cancelled; {count} members are told."))
+
+
+def _change(ctx: Ctx, event_id: int, change: Callable[[], tuple[Event, list[Member]]], notice: str,
+            reply: Plural) -> None:
+    """MOVE and CANCELEVENT: make the change, tell those it concerns, then the facilitator how many were told."""
     try:
-        event, told = store.cancel(ctx.session, ctx.cluster, event_id, ctx.now, actor=ctx.member)
+        event, told = change()
     except EventError as exc:
         _refuse(ctx, exc, event_id)
         return
-    tell(ctx.session, ctx.cluster, event, told, CANCELLED)
-    ctx.reply(NP_("Event {event_id} {event} is cancelled; {count} member is told.",
-                  "Event {event_id} {event} is cancelled; {count} members are told."),
-              event_id=event.id, event=event.title, count=len(told))
+    tell(ctx.session, ctx.cluster, event, told, notice)
+    ctx.reply(reply, event_id=event.id, event=event.title, start=event.starts_at, count=len(told))
 
 
 def attend(ctx: Ctx) -> None:

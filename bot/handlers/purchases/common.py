@@ -23,6 +23,7 @@ from storage.members import Member
 from storage.purchases import QTY_SCALE, Purchase
 
 DEFAULT_CLOSING = time(18, 0)  # a deadline given as a date alone closes that evening, not at midnight
+MAX_REFERENCE = 20  # a mobile-money receipt; anything longer is a sentence, not a reference
 
 SAMPLES = {
     "item": "Fertiliser DAP 50kg",
@@ -156,6 +157,23 @@ def precise(exc: ParseError) -> bool:
     rather than missing (an amount in another currency, with cents, over the ceiling)."""
     return exc.kind == "member" and exc.code == "invalid" or exc.kind == "amount" and exc.code not in (
         "empty", "invalid")
+
+
+def amount_and_receipt(text: str, currency: str) -> tuple[int, str]:
+    """An amount and the receipt ref after it; a ref longer than a receipt is no ref, so the usage answers."""
+    amount, ref = parse.amount_and_reference(text, currency)
+    if len(ref) > MAX_REFERENCE:
+        raise ParseError("invalid", "reference")
+    return amount, ref
+
+
+def misread(ctx: Ctx, exc: ParseError, usage: str, **values) -> None:
+    """Reply to a message the parser refused: its own words where they say more than the command's
+    usage (see precise), else the usage with `values`."""
+    if precise(exc):
+        ctx.reply(exc.msgid, **parsed_values(exc, ctx.currency))
+    else:
+        ctx.reply(usage, **values)
 
 
 def lookup(ctx: Ctx, purchase_id: int) -> Purchase | None:

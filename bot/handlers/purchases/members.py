@@ -5,12 +5,13 @@ from __future__ import annotations
 from bot import outbox, parse, router
 from bot.context import Ctx
 from bot.handlers.purchases.common import (
+    amount_and_receipt,
     figures,
     fit,
     kw,
     lookup,
+    misread,
     parsed_values,
-    precise,
     qty,
     refuse,
     short_date,
@@ -21,8 +22,8 @@ from storage import members as member_store
 from storage import purchases as store
 from storage.purchases import Purchase, PurchaseError
 
-MAX_REFERENCE = 20  # a mobile-money receipt; anything longer is a sentence, not a reference
-
+PAID_USAGE = N_("Send {keyword}, the purchase number, the amount and the receipt ref, for example: "
+                "{keyword} 3 45000 QK7H2")
 
 # BUY ----------------------------------------------------------------------------------------------------
 
@@ -135,15 +136,9 @@ def _pledge(ctx: Ctx, p: Purchase, quantity: int) -> None:
 def paid(ctx: Ctx) -> None:
     try:
         purchase_id, rest = parse.ident_and_rest(ctx.args)
-        amount, ref = parse.amount_and_reference(rest, ctx.currency)
+        amount, ref = amount_and_receipt(rest, ctx.currency)
     except ParseError as exc:
-        if precise(exc):
-            ctx.reply(exc.msgid, **parsed_values(exc, ctx.currency))
-        else:
-            _paid_usage(ctx)
-        return
-    if len(ref) > MAX_REFERENCE:
-        _paid_usage(ctx)
+        misread(ctx, exc, PAID_USAGE, keyword=kw("PAID", ctx.lang))
         return
     purchase = lookup(ctx, purchase_id)
     if purchase is None:
@@ -172,11 +167,3 @@ def paid(ctx: Ctx) -> None:
             ref=ref or "-",
             id=payment.id,
         )
-
-
-def _paid_usage(ctx: Ctx) -> None:
-    ctx.reply(
-        "Send {keyword}, the purchase number, the amount and the receipt ref, for example: "
-        "{keyword} 3 45000 QK7H2",
-        keyword=kw("PAID", ctx.lang),
-    )

@@ -7,14 +7,14 @@ from bot import outbox, parse
 from bot.context import Ctx
 from bot.handlers.purchases.common import (
     STATUS_LABELS,
+    amount_and_receipt,
     deadline,
     example_date,
     figures,
     fit,
     kw,
     lookup,
-    parsed_values,
-    precise,
+    misread,
     qty,
     refuse,
     tell,
@@ -26,8 +26,11 @@ from storage import purchases as store
 from storage.members import Member
 from storage.purchases import Purchase, PurchaseError
 
-MAX_REFERENCE = 20
 MAX_PLACE = 30
+RECEIVED_USAGE = N_("Send {keyword}, purchase number, member, amount and ref, for example: {keyword} 3 {example} "
+                    "45000 QK7H2")
+COLLECTED_USAGE = N_("Send {keyword}, the purchase number and the member, for example: {keyword} 3 {example}")
+PURCHASE_USAGE = N_("Send {keyword} and a purchase number, with a member to see one member.")
 MEMBER_WORDS = 5  # a phone number written in groups: +255 712 345 678 is four words
 
 
@@ -126,15 +129,9 @@ def received(ctx: Ctx) -> None:
     try:
         purchase_id, rest = parse.ident_and_rest(ctx.args)
         ref, rest = member_and_rest(rest, ctx.region)
-        amount, reference = parse.amount_and_reference(rest, ctx.currency)
+        amount, reference = amount_and_receipt(rest, ctx.currency)
     except ParseError as exc:
-        if precise(exc):
-            ctx.reply(exc.msgid, **parsed_values(exc, ctx.currency))
-        else:
-            _received_usage(ctx)
-        return
-    if len(reference) > MAX_REFERENCE:
-        _received_usage(ctx)
+        misread(ctx, exc, RECEIVED_USAGE, keyword=kw("RECEIVED", ctx.lang), example=f"{ctx.cluster.code}-004")
         return
     purchase = lookup(ctx, purchase_id)
     member = _member(ctx, ref) if purchase is not None else None
@@ -163,15 +160,6 @@ def received(ctx: Ctx) -> None:
         "We received your payment of {amount} for {item}. Left to pay: {due}.",
         in_cluster=ctx.cluster,
         **money,
-    )
-
-
-def _received_usage(ctx: Ctx) -> None:
-    ctx.reply(
-        "Send {keyword}, purchase number, member, amount and ref, for example: {keyword} 3 {example} "
-        "45000 QK7H2",
-        keyword=kw("RECEIVED", ctx.lang),
-        example=f"{ctx.cluster.code}-004",
     )
 
 
@@ -240,14 +228,7 @@ def collected(ctx: Ctx) -> None:
         purchase_id, rest = parse.ident_and_rest(ctx.args)
         ref = parse.member_ref(rest, ctx.region)
     except ParseError as exc:
-        if precise(exc):
-            ctx.reply(exc.msgid)
-            return
-        ctx.reply(
-            "Send {keyword}, the purchase number and the member, for example: {keyword} 3 {example}",
-            keyword=kw("COLLECTED", ctx.lang),
-            example=f"{ctx.cluster.code}-004",
-        )
+        misread(ctx, exc, COLLECTED_USAGE, keyword=kw("COLLECTED", ctx.lang), example=f"{ctx.cluster.code}-004")
         return
     p = lookup(ctx, purchase_id)
     member = _member(ctx, ref) if p is not None else None
@@ -362,13 +343,7 @@ def purchase_info(ctx: Ctx) -> None:
         purchase_id, rest = parse.ident_and_rest(ctx.args)
         ref = parse.member_ref(rest, ctx.region) if rest else None
     except ParseError as exc:
-        if precise(exc):
-            ctx.reply(exc.msgid)
-            return
-        ctx.reply(
-            "Send {keyword} and a purchase number, with a member to see one member.",
-            keyword=kw("PURCHASE", ctx.lang),
-        )
+        misread(ctx, exc, PURCHASE_USAGE, keyword=kw("PURCHASE", ctx.lang))
         return
     p = lookup(ctx, purchase_id)
     if p is None:

@@ -8,10 +8,12 @@ stops, so a refusal never reaches storage and nothing is recorded.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
-from bot import i18n, parse, router
+from bot import i18n, outbox, parse, router
 from bot.context import Ctx
 from bot.i18n import N_, NP_, Money, Plural
 from bot.parse import ParseError
@@ -19,6 +21,8 @@ from storage import savings as store
 from storage.clusters import Cluster
 from storage.members import Member, find_member
 from storage.savings import SavingsError
+
+T = TypeVar("T")
 
 PAGE = 5
 STATEMENT_FLOW = "savings.statement"
@@ -57,6 +61,11 @@ def day_text(day: date, lang: str, cluster: Cluster) -> str:
 
 def today(ctx: Ctx) -> date:
     return store.local_date(ctx.now, ctx.cluster)
+
+
+def tell(ctx: Ctx, member: Member, msgid: str | Plural, **values) -> None:
+    """Queue a notice to `member`, worded in their own language for this cluster."""
+    outbox.notify(ctx.session, member, msgid, in_cluster=ctx.cluster, **values)
 
 
 def usage(ctx: Ctx, msgid: str, **kwargs) -> None:
@@ -172,6 +181,25 @@ def ident_and_reason(ctx: Ctx, usage_msgid: str) -> tuple[int, str] | None:
         usage(ctx, usage_msgid)
         return None
     return number, rest[:REASON_LIMIT]
+
+
+def on_record(
+    ctx: Ctx, usage_msgid: str, rule: Callable[..., T], *args, reason: bool = False
+) -> tuple[int, str, T] | None:
+    """An officer's command on one numbered record (CONFIRM 12, DECLINE 12 wrong amount, LOANYES 3): the
+    number, the reason typed after it and what the storage `rule` made of them, called as
+    rule(session, cluster, number, officer, *args, now), with the reason last when `reason`; None after the
+    usage or the refusal, so nothing was posted."""
+    read = ident_and_reason(ctx, usage_msgid)
+    if read is None:
+        return None
+    number, typed = read
+    try:
+        done = rule(ctx.session, ctx.cluster, number, ctx.member, *args, ctx.now, *((typed,) if reason else ()))
+    except SavingsError as exc:
+        refuse(ctx, exc)
+        return None
+    return number, typed, done
 
 
 def split_member(text: str, region: str) -> tuple[str, str]:

@@ -3,15 +3,16 @@ treasurer pays it out (PAYOUT). Repayments come in through REPAY (members.py).""
 
 from __future__ import annotations
 
-from bot import outbox, parse
+from bot import parse
 from bot.context import Ctx
 from bot.handlers.savings.common import (
     METHOD_LABELS,
     as_money,
     ceiling,
     day_text,
-    ident_and_reason,
+    on_record,
     refuse,
+    tell,
     today,
     usage,
 )
@@ -70,17 +71,8 @@ def loan(ctx: Ctx) -> None:
     deciders, _k, _by_committee = store.deciders(ctx.session, ctx.cluster)
     for decider in deciders:
         if decider.id != ctx.member.id:
-            outbox.notify(
-                ctx.session,
-                decider,
-                TO_DECIDE,
-                in_cluster=ctx.cluster,
-                id=request.id,
-                number=ctx.member.number,
-                name=ctx.member.name[:30],
-                amount=as_money(amount, ctx.currency),
-                count=request.term_months,
-            )
+            tell(ctx, decider, TO_DECIDE, id=request.id, number=ctx.member.number, name=ctx.member.name[:30],
+                 amount=as_money(amount, ctx.currency), count=request.term_months)
 
 
 def loan_yes(ctx: Ctx) -> None:
@@ -92,15 +84,10 @@ def loan_no(ctx: Ctx) -> None:
 
 
 def _vote(ctx: Ctx, approve: bool) -> None:
-    read = ident_and_reason(ctx, LOAN_NUMBER_USAGE)
-    if read is None:
+    found = on_record(ctx, LOAN_NUMBER_USAGE, store.decide_loan, approve, reason=True)
+    if found is None:
         return
-    loan_id, reason = read
-    try:
-        loan, yes = store.decide_loan(ctx.session, ctx.cluster, loan_id, ctx.member, approve, ctx.now, reason)
-    except SavingsError as exc:
-        refuse(ctx, exc)
-        return
+    loan, yes = found[2]
     borrower = ctx.session.get(Member, loan.member_id)
     amount = as_money(loan.principal_minor, loan.currency)
     if loan.status == "requested":
@@ -113,58 +100,29 @@ def _vote(ctx: Ctx, approve: bool) -> None:
         )
     elif loan.status == "approved":
         ctx.reply(APPROVED, id=loan.id, number=borrower.number)
-        outbox.notify(
-            ctx.session,
-            borrower,
-            "Your loan {id} of {amount} is approved. The treasurer will pay it out.",
-            in_cluster=ctx.cluster,
-            id=loan.id,
-            amount=amount,
-        )
+        tell(ctx, borrower, N_("Your loan {id} of {amount} is approved. The treasurer will pay it out."),
+             id=loan.id, amount=amount)
         _tell_treasurer_approved(ctx, loan, borrower)
     else:
         ctx.reply(
             "Loan {id} to {number} is refused. The member was told.", id=loan.id, number=borrower.number
         )
-        if loan.reason:
-            outbox.notify(
-                ctx.session,
-                borrower,
-                "Sorry, your loan {id} of {amount} was not approved: {reason}",
-                in_cluster=ctx.cluster,
-                id=loan.id,
-                amount=amount,
-                reason=loan.reason,
-            )
-        else:
-            outbox.notify(
-                ctx.session,
-                borrower,
-                "Sorry, your loan {id} of {amount} was not approved.",
-                in_cluster=ctx.cluster,
-                id=loan.id,
-                amount=amount,
-            )
+        refused = (N_("Sorry, your loan {id} of {amount} was not approved: {reason}") if loan.reason
+                   else N_("Sorry, your loan {id} of {amount} was not approved."))
+        tell(ctx, borrower, refused, id=loan.id, amount=amount, reason=loan.reason)
 
 
 def _tell_treasurer_approved(ctx: Ctx, loan: Loan, borrower: Member) -> None:
     for treasurer in admins(ctx.session, ctx.cluster.id, ("treasurer",)):
         if treasurer.id != ctx.member.id:
-            outbox.notify(ctx.session, treasurer, APPROVED, in_cluster=ctx.cluster, id=loan.id,
-                          number=borrower.number)
+            tell(ctx, treasurer, APPROVED, id=loan.id, number=borrower.number)
 
 
 def payout(ctx: Ctx) -> None:
-    read = ident_and_reason(ctx, LOAN_NUMBER_USAGE)
-    if read is None:
+    found = on_record(ctx, LOAN_NUMBER_USAGE, store.disburse_loan)
+    if found is None:
         return
-    loan_id = read[0]
-    try:
-        store.disburse_loan(ctx.session, ctx.cluster, loan_id, ctx.member, ctx.now)
-    except SavingsError as exc:
-        refuse(ctx, exc)
-        return
-    loan = ctx.session.get(Loan, loan_id)
+    loan = ctx.session.get(Loan, found[0])
     borrower = ctx.session.get(Member, loan.member_id)
     pos = store.position(ctx.session, loan, today(ctx))
     ctx.reply(
@@ -174,12 +132,11 @@ def payout(ctx: Ctx) -> None:
         amount=as_money(loan.principal_minor, loan.currency),
         owed=as_money(loan.outstanding_minor, loan.currency),
     )
-    outbox.notify(
-        ctx.session,
+    tell(
+        ctx,
         borrower,
-        "Loan {id} paid out: {amount}. You owe {owed}; first {due} due {date}. "
-        "Send REPAY and the amount when you pay.",
-        in_cluster=ctx.cluster,
+        N_("Loan {id} paid out: {amount}. You owe {owed}; first {due} due {date}. "
+           "Send REPAY and the amount when you pay."),
         id=loan.id,
         amount=as_money(loan.principal_minor, loan.currency),
         owed=as_money(pos.outstanding, loan.currency),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot import i18n, outbox, parse, router, sms
+from bot import i18n, parse, router, sms
 from bot.context import Ctx
 from bot.handlers.glossary import start_more
 from bot.handlers.savings.common import (
@@ -17,6 +17,7 @@ from bot.handlers.savings.common import (
     as_money,
     day_text,
     refuse,
+    tell,
     today,
     usage,
 )
@@ -68,17 +69,8 @@ def _tell_confirmers(ctx: Ctx, request: Request) -> None:
         )
     )
     for officer in admins(ctx.session, ctx.cluster.id, roles):
-        outbox.notify(
-            ctx.session,
-            officer,
-            msgid,
-            in_cluster=ctx.cluster,
-            id=request.id,
-            number=ctx.member.number,
-            name=ctx.member.name[:30],
-            amount=as_money(request.amount_minor, request.currency),
-            ref=request.reference or "-",
-        )
+        tell(ctx, officer, msgid, id=request.id, number=ctx.member.number, name=ctx.member.name[:30],
+             amount=as_money(request.amount_minor, request.currency), ref=request.reference or "-")
 
 
 def balance(ctx: Ctx) -> None:

@@ -4,15 +4,18 @@ DECLINE too (storage decides whose requests)."""
 
 from __future__ import annotations
 
-from bot import outbox, parse
+from collections.abc import Callable
+
+from bot import parse
 from bot.context import Ctx
 from bot.handlers.savings.common import (
     amount_and_reference,
     as_money,
-    ident_and_reason,
     member_named,
+    on_record,
     refuse,
     split_member,
+    tell,
     today,
     usage,
 )
@@ -28,98 +31,41 @@ REVERSE_USAGE = N_("Send {keyword} and the entry number (shown by STMT with #), 
 
 
 def confirm(ctx: Ctx) -> None:
-    read = ident_and_reason(ctx, REQUEST_USAGE)
-    if read is None:
+    found = on_record(ctx, REQUEST_USAGE, store.confirm_request)
+    if found is None:
         return
-    try:
-        request, _entry = store.confirm_request(ctx.session, ctx.cluster, read[0], ctx.member, ctx.now)
-    except SavingsError as exc:
-        refuse(ctx, exc)
-        return
+    request, _entry = found[2]
     owner = ctx.session.get(Member, request.member_id)
     amount = as_money(request.amount_minor, request.currency)
     if request.kind == "deposit":
         account = ctx.session.get(store.Account, request.account_id)
         new_balance = as_money(account.balance_minor, account.currency)
-        ctx.reply(
-            "Request {id} confirmed: {amount} saved by {number}. Their savings: {balance}.",
-            id=request.id,
-            amount=amount,
-            number=owner.number,
-            balance=new_balance,
-        )
-        outbox.notify(
-            ctx.session,
-            owner,
-            "Your deposit of {amount} is confirmed. Your savings: {balance}.",
-            in_cluster=ctx.cluster,
-            amount=amount,
-            balance=new_balance,
-        )
+        ctx.reply("Request {id} confirmed: {amount} saved by {number}. Their savings: {balance}.",
+                  id=request.id, amount=amount, number=owner.number, balance=new_balance)
+        tell(ctx, owner, N_("Your deposit of {amount} is confirmed. Your savings: {balance}."),
+             amount=amount, balance=new_balance)
         return
     loan = ctx.session.get(Loan, request.loan_id)
     owed = as_money(loan.outstanding_minor, loan.currency)
-    ctx.reply(
-        "Request {id} confirmed: {amount} repaid by {number}. Loan still owed: {owed}.",
-        id=request.id,
-        amount=amount,
-        number=owner.number,
-        owed=owed,
-    )
-    if loan.status == "repaid":
-        outbox.notify(
-            ctx.session,
-            owner,
-            "Your repayment of {amount} is confirmed. Loan {id} is fully repaid. Thank you!",
-            in_cluster=ctx.cluster,
-            amount=amount,
-            id=loan.id,
-        )
-    else:
-        outbox.notify(
-            ctx.session,
-            owner,
-            "Your repayment of {amount} is confirmed. Loan still owed: {owed}.",
-            in_cluster=ctx.cluster,
-            amount=amount,
-            owed=owed,
-        )
+    ctx.reply("Request {id} confirmed: {amount} repaid by {number}. Loan still owed: {owed}.",
+              id=request.id, amount=amount, number=owner.number, owed=owed)
+    repaid = (N_("Your repayment of {amount} is confirmed. Loan {id} is fully repaid. Thank you!")
+              if loan.status == "repaid" else N_("Your repayment of {amount} is confirmed. Loan still owed: {owed}."))
+    tell(ctx, owner, repaid, amount=amount, id=loan.id, owed=owed)
 
 
 def decline(ctx: Ctx) -> None:
-    read = ident_and_reason(ctx, REQUEST_USAGE)
-    if read is None:
+    found = on_record(ctx, REQUEST_USAGE, store.decline_request, reason=True)
+    if found is None:
         return
-    request_id, reason = read
-    try:
-        request = store.decline_request(ctx.session, ctx.cluster, request_id, ctx.member, ctx.now, reason)
-    except SavingsError as exc:
-        refuse(ctx, exc)
-        return
+    _request_id, reason, request = found
     owner = ctx.session.get(Member, request.member_id)
     ctx.reply("Request {id} declined; nothing posted. {number} was told.", id=request.id, number=owner.number)
     account = ctx.session.get(store.Account, request.account_id)
-    kwargs = dict(
-        in_cluster=ctx.cluster,
-        id=request.id,
-        amount=as_money(request.amount_minor, request.currency),
-        balance=as_money(account.balance_minor, account.currency),
-    )
-    if reason:
-        outbox.notify(
-            ctx.session,
-            owner,
-            "Your request {id} of {amount} was declined: {reason}. Savings: {balance}.",
-            reason=reason,
-            **kwargs,
-        )
-    else:
-        outbox.notify(
-            ctx.session,
-            owner,
-            "Your request {id} of {amount} was declined. Please ask the treasurer. Savings: {balance}.",
-            **kwargs,
-        )
+    declined = (N_("Your request {id} of {amount} was declined: {reason}. Savings: {balance}.") if reason
+                else N_("Your request {id} of {amount} was declined. Please ask the treasurer. Savings: {balance}."))
+    tell(ctx, owner, declined, id=request.id, amount=as_money(request.amount_minor, request.currency),
+         balance=as_money(account.balance_minor, account.currency), reason=reason)
 
 
 def _member_and_amount(ctx: Ctx) -> tuple[Member, int, str] | None:
@@ -134,98 +80,58 @@ def _member_and_amount(ctx: Ctx) -> tuple[Member, int, str] | None:
 
 
 def deposit(ctx: Ctx) -> None:
-    found = _member_and_amount(ctx)
-    if found is None:
-        return
-    member, amount, reference = found
-    try:
-        entry = store.record_deposit(ctx.session, ctx.cluster, member, amount, ctx.member, ctx.now, reference)
-    except SavingsError as exc:
-        refuse(ctx, exc)
-        return
-    _recorded(ctx, member, entry, amount,
-              N_("Entry {id}: deposit of {amount} for {number}. Their savings: {balance}."),
-              N_("The treasurer recorded your deposit of {amount}. Your savings: {balance}."))
+    _record(ctx, store.record_deposit,
+            N_("Entry {id}: deposit of {amount} for {number}. Their savings: {balance}."),
+            N_("The treasurer recorded your deposit of {amount}. Your savings: {balance}."))
 
 
 def withdraw(ctx: Ctx) -> None:
+    _record(ctx, store.record_withdrawal,
+            N_("Entry {id}: withdrawal of {amount} for {number}. Their savings: {balance}."),
+            N_("The treasurer recorded a withdrawal of {amount}. Your savings: {balance}."))
+
+
+def _record(ctx: Ctx, rule: Callable[..., Entry], reply: str, notice: str) -> None:
+    """DEP and WITHDRAW: post money handed over, then tell the treasurer and the member the new balance."""
     found = _member_and_amount(ctx)
     if found is None:
         return
     member, amount, reference = found
     try:
-        entry = store.record_withdrawal(
-            ctx.session, ctx.cluster, member, amount, ctx.member, ctx.now, reference
-        )
+        entry = rule(ctx.session, ctx.cluster, member, amount, ctx.member, ctx.now, reference)
     except SavingsError as exc:
         refuse(ctx, exc, number=member.number)
         return
-    _recorded(ctx, member, entry, amount,
-              N_("Entry {id}: withdrawal of {amount} for {number}. Their savings: {balance}."),
-              N_("The treasurer recorded a withdrawal of {amount}. Your savings: {balance}."))
-
-
-def _recorded(ctx: Ctx, member: Member, entry: Entry, amount: int, reply: str, notice: str) -> None:
-    """Tell the treasurer and the member what was posted and the member's new savings balance."""
     account = ctx.session.get(store.Account, entry.account_id)
     new_balance = as_money(account.balance_minor, account.currency)
     ctx.reply(reply, id=entry.id, amount=as_money(amount, ctx.currency), number=member.number,
               balance=new_balance)
-    outbox.notify(ctx.session, member, notice, in_cluster=ctx.cluster, amount=as_money(amount, ctx.currency),
-                  balance=new_balance)
+    tell(ctx, member, notice, amount=as_money(amount, ctx.currency), balance=new_balance)
 
 
 def reverse(ctx: Ctx) -> None:
     """A correction (or waiving a fine): a new entry cancels the named one; nothing is erased."""
-    read = ident_and_reason(ctx, REVERSE_USAGE)
-    if read is None:
+    found = on_record(ctx, REVERSE_USAGE, store.reverse_entry, reason=True)
+    if found is None:
         return
-    entry_id, reason = read
-    try:
-        reversal = store.reverse_entry(ctx.session, ctx.cluster, entry_id, ctx.member, ctx.now, reason)
-    except SavingsError as exc:
-        refuse(ctx, exc)
-        return
+    entry_id, _reason, reversal = found
     original = ctx.session.get(Entry, entry_id)
     account = ctx.session.get(store.Account, reversal.account_id)
     owner = ctx.session.get(Member, account.member_id)
     amount = as_money(abs(original.amount_minor), original.currency)
-    ctx.reply(
-        "Entry {id} reversed by entry {entry} for {number}.",
-        id=entry_id,
-        entry=reversal.id,
-        number=owner.number,
-    )
+    ctx.reply("Entry {id} reversed by entry {entry} for {number}.", id=entry_id, entry=reversal.id,
+              number=owner.number)
+    savings = as_money(account.balance_minor, account.currency)
     if original.kind == "fee":
-        outbox.notify(
-            ctx.session,
-            owner,
-            "Your fine of {amount} was waived. Your savings: {balance}.",
-            in_cluster=ctx.cluster,
-            amount=amount,
-            balance=as_money(account.balance_minor, account.currency),
-        )
+        tell(ctx, owner, N_("Your fine of {amount} was waived. Your savings: {balance}."),
+             amount=amount, balance=savings)
     elif original.loan_id:
         loan = ctx.session.get(Loan, original.loan_id)
-        outbox.notify(
-            ctx.session,
-            owner,
-            "The treasurer corrected entry {id} ({amount}). Loan owed: {owed}.",
-            in_cluster=ctx.cluster,
-            id=entry_id,
-            amount=amount,
-            owed=as_money(loan.outstanding_minor, loan.currency),
-        )
+        tell(ctx, owner, N_("The treasurer corrected entry {id} ({amount}). Loan owed: {owed}."),
+             id=entry_id, amount=amount, owed=as_money(loan.outstanding_minor, loan.currency))
     else:
-        outbox.notify(
-            ctx.session,
-            owner,
-            "The treasurer corrected entry {id} ({amount}). Your savings: {balance}.",
-            in_cluster=ctx.cluster,
-            id=entry_id,
-            amount=amount,
-            balance=as_money(account.balance_minor, account.currency),
-        )
+        tell(ctx, owner, N_("The treasurer corrected entry {id} ({amount}). Your savings: {balance}."),
+             id=entry_id, amount=amount, balance=savings)
 
 
 def saccos_report(ctx: Ctx) -> None:
