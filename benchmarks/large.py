@@ -28,10 +28,15 @@ from sqlalchemy import Engine, insert, select
 from benchmarks.common import latency_ms, measure, new_cluster, parser_for
 from bot.config import Settings
 from bot.engine import Inbound, receive
+from storage import kpis
 from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
+from storage.events import Event, Invitation
 from storage.glossary import GlossaryIndex
 from storage.members import Identity, Member
+from storage.polls import Poll, PollQuestion, PollRecipient, PollResponse, PollRound, round_results
+from storage.purchases import QTY_SCALE, PurchaseOffer, create_purchase
+from storage.savings import Account, Entry
 
 LEDGER, RSVPS, RESPONSES = 10, 2, 1  # rows per member
 EVENTS = 20
@@ -80,8 +85,6 @@ def prepare(data: Data) -> None:
     """Events, a poll round and a joint purchase: the things members' rows point at."""
     t = now()
     try:
-        from storage.events import Event
-
         rows = [dict(cluster_id=data.cluster.id, title=f"Workshop {i}", kind="workshop",
                      starts_at=t + timedelta(days=10 + i), ends_at=t + timedelta(days=10 + i, hours=3),
                      place="Moshi hall", status="published", published_at=t, planned_at=t, created_at=t)
@@ -92,8 +95,6 @@ def prepare(data: Data) -> None:
     except Exception as exc:
         data.note(f"events not available ({type(exc).__name__}: {exc}); no RSVPs generated")
     try:
-        from storage.polls import Poll, PollQuestion, PollRound
-
         with data.db.begin() as conn:
             poll_id = conn.execute(insert(Poll.__table__).values(
                 cluster_id=data.cluster.id, title="Satisfaction", titles="{}", status="scheduled",
@@ -109,8 +110,6 @@ def prepare(data: Data) -> None:
     except Exception as exc:
         data.note(f"polls not available ({type(exc).__name__}: {exc}); no poll responses generated")
     try:
-        from storage.purchases import QTY_SCALE, create_purchase
-
         with session_scope(data.db) as s:
             data.purchase = create_purchase(s, s.get(Cluster, data.cluster.id), item="Fertiliser", unit="bag",
                                             unit_price=65_000, minimum=100 * QTY_SCALE,
@@ -147,11 +146,6 @@ def grow(data: Data, target: int) -> dict[str, int]:
 
 
 def _savings(data: Data, member_ids: list[int], t) -> dict[str, int]:
-    try:
-        from storage.savings import Account, Entry
-    except ImportError as exc:
-        data.note(f"savings not available ({exc}); no ledger generated")
-        return {}
     currency = data.cluster.currency
     bulk(data.db, Account.__table__, (dict(cluster_id=data.cluster.id, member_id=mid, currency=currency,
                                            balance_minor=LEDGER * 5000, opened_at=t) for mid in member_ids))
@@ -167,8 +161,6 @@ def _savings(data: Data, member_ids: list[int], t) -> dict[str, int]:
 def _rsvps(data: Data, member_ids: list[int], first: int, t) -> dict[str, int]:
     if not data.event_ids:
         return {}
-    from storage.events import Invitation
-
     states = ("invited", "yes", "no", "maybe")
     rows = (dict(event_id=data.event_ids[(first + n + k * 7) % len(data.event_ids)], member_id=mid,
                  state=states[(n + k) % 4], answered_at=t, channel="sms", invited_at=t)
@@ -179,8 +171,6 @@ def _rsvps(data: Data, member_ids: list[int], first: int, t) -> dict[str, int]:
 def _responses(data: Data, member_ids: list[int], t) -> dict[str, int]:
     if data.poll is None:
         return {}
-    from storage.polls import PollRecipient, PollResponse
-
     round_id, question_id = data.poll
     bulk(data.db, PollRecipient.__table__, (dict(round_id=round_id, member_id=mid, slot_at=t, sent_at=t)
                                             for mid in member_ids))
@@ -192,8 +182,6 @@ def _responses(data: Data, member_ids: list[int], t) -> dict[str, int]:
 def _offers(data: Data, member_ids: list[int], t) -> dict[str, int]:
     if data.purchase is None:
         return {}
-    from storage.purchases import PurchaseOffer
-
     return {"purchase_offers": bulk(data.db, PurchaseOffer.__table__, (
         dict(purchase_id=data.purchase, member_id=mid, offered_at=t) for mid in member_ids))}
 
@@ -233,14 +221,10 @@ def timed(fn) -> tuple[float, object]:
 
 
 def reports(data: Data, settings: Settings) -> dict[str, object]:
-    from storage import kpis
-
     out: dict[str, object] = {}
     with session_scope(data.db) as s:
         cluster = s.get(Cluster, data.cluster.id)
         if data.poll is not None:
-            from storage.polls import PollRound, round_results
-
             rnd = s.get(PollRound, data.poll[0])
             out["poll_results_s"], result = timed(lambda: round_results(s, rnd))
             out["poll_respondents"] = result.respondents if hasattr(result, "respondents") else None

@@ -1,5 +1,6 @@
 """Broadcasts by segment over SMS: combination, opt-out, preview, split, duplicates, reports, scheduling."""
 
+
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
@@ -7,6 +8,7 @@ from sqlmodel import select
 from bot.handlers.broadcasts import parse_when
 from bot.jobs.broadcasts import run_finished, run_scheduled
 from storage.broadcasts import Broadcast
+from storage.clusters import create_cluster
 from storage.db import session_scope
 from storage.members import Identity, Member
 from storage.messages import OutboundMessage
@@ -179,8 +181,6 @@ def test_parse_when_in_cluster_timezone():
 
 
 def test_broadcast_in_another_cluster_is_unknown(db, settings, cluster, add_member):
-    from storage.clusters import create_cluster
-
     _people(add_member)
     say(db, settings, FAC, "BCAST all Hello", now=NOW)
     with session_scope(db) as s:

@@ -1,5 +1,6 @@
 """The dashboard over HTTP: one-time code login, session cookie, CSRF, cluster isolation, pages, exports."""
 
+
 import csv
 import io
 import json
@@ -9,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+import bot.dashboard
 from bot.dashboard import COOKIE, Formats, distribution_chart, environment, trend_chart
 from storage.clusters import create_cluster
 from storage.db import session_scope
@@ -168,8 +170,6 @@ def test_pages_render_whatever_domains_exist(web, db, cluster, add_member):
 
 
 def test_poll_charts_show_distribution_and_trend(web, db, cluster, add_member, monkeypatch):
-    import bot.dashboard
-
     data = [{"title": "Training needs", "questions": [{"text": "Was the workshop useful?",
                                                       "options": ["Yes", "Somewhat", "No"],
                                                       "rounds": [{"label": "Round 1", "counts": [4, 3, 3]},

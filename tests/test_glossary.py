@@ -1,5 +1,6 @@
 """The glossary by SMS: lookups in four languages, MORE, overrides, and local words adopted by vote."""
 
+
 from datetime import timedelta
 
 from sqlmodel import select
@@ -7,6 +8,7 @@ from sqlmodel import select
 from bot import sms
 from bot.scheduler import run_due
 from storage import glossary as store
+from storage.clusters import create_cluster
 from storage.db import session_scope, utcnow
 from storage.glossary import GlossaryBallot, GlossaryEntry, GlossaryHistory, GlossaryProposal, GlossaryVote
 from storage.members import Identity
@@ -101,8 +103,6 @@ def test_a_lookup_does_not_push_aside_another_conversation(phone, cluster, add_m
 
 
 def test_a_facilitators_definition_wins_for_their_cluster_only(phone, cluster, add_member, db):
-    from storage.clusters import create_cluster
-
     add_member(FAC, admin_role="facilitator")
     add_member("+255712000001")
     with session_scope(db) as s:

@@ -1,7 +1,9 @@
 """KPIs and dashboard pages over rows the landed domains really write (events, purchases, savings, polls, visits), checked
 against the figures worked out by hand in tests/integration_world.py, by storage, by SMS and on the dashboard."""
 
+
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -37,8 +39,6 @@ def test_every_kpi_matches_the_hand_computed_figures(db, world):
 
 def test_cancelled_purchase_and_old_records_leave_the_year_kpis(db, world):
     """A check-in a year and a day old no longer counts, and a cancelled purchase's pledges never do."""
-    from datetime import timedelta
-
     later = world.now + timedelta(days=366)
     with session_scope(db) as s:
         k = kpis.by_key(kpis.compute(s, s.get(Cluster, world.cluster_id), later))

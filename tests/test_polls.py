@@ -12,13 +12,14 @@ from sqlmodel import select
 
 from bot import i18n, router
 from bot import outbox as out
+from bot.handlers import COMMANDS
 from bot.handlers import polls as handler
 from bot.scheduler import run_due
 from storage import polls as store
 from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
 from storage.members import Identity, Member
-from storage.messages import Conversation
+from storage.messages import Conversation, OutboundMessage
 from storage.polls import Poll, PollResponse, PollRound, Schedule
 from tests.conftest import outbox, say
 
@@ -99,8 +100,6 @@ def test_full_round_over_telegram_with_buttons(db, settings, cluster, add_member
         replies = say(db, settings, "900001", answer, channel="telegram", now=now)
     assert replies[0].startswith("6/7")
     with session_scope(db) as s:
-        from storage.messages import OutboundMessage
-
         last = s.exec(select(OutboundMessage).order_by(OutboundMessage.id.desc())).first()
         assert [v for _l, v in json.loads(last.buttons)] == [str(v) for v in range(11)]
     say(db, settings, "900001", "10", channel="telegram", now=now)
@@ -142,8 +141,6 @@ def test_command_mid_poll_runs_and_the_poll_waits(db, settings, cluster, add_mem
 
 
 def handler_commands() -> set[str]:
-    from bot.handlers import COMMANDS
-
     return set(COMMANDS)
 
 

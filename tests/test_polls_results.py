@@ -14,12 +14,13 @@ from sqlmodel import select
 from bot import cli as cli_module
 from bot import sms
 from bot.handlers import polls as handler
+from bot.scheduler import run_due
 from storage import polls as store
 from storage.clusters import Cluster
 from storage.db import session_scope
 from storage.members import Member
 from storage.polls import Poll, PollError, PollResponse, PollRound, Schedule
-from tests.conftest import say
+from tests.conftest import outbox, say
 
 UTC = ZoneInfo("UTC")
 START = datetime(2030, 1, 15, 15, 0, tzinfo=UTC)
@@ -221,9 +222,6 @@ def test_cli_create_schedule_and_results(db, settings, cluster, add_member, monk
 
 
 def test_closing_a_round_tells_the_facilitator(db, settings, cluster, add_member):
-    from bot.scheduler import run_due
-    from tests.conftest import outbox
-
     setup_round(db, cluster, add_member)
     add_member("+255712000999", admin_role="facilitator")
     run_due(db, settings, START + timedelta(days=7))

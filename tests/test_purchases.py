@@ -1,16 +1,22 @@
 """Joint purchases over signed SMS webhooks: opening, pledging, closing at the deadline, paying, delivery."""
 
-from datetime import UTC, datetime, timedelta
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlmodel import func, select
 
+from bot import parse
+from bot.parse import ParseError
 from bot.scheduler import run_due
+from storage import purchases as store
 from storage.clusters import Cluster
 from storage.db import make_engine, session_scope
 from storage.members import Member
 from storage.messages import OutboundMessage
-from storage.purchases import Pledge, PledgeChange, Purchase, PurchasePayment
+from storage.models import export_registry as registry
+from storage.purchases import Pledge, PledgeChange, Purchase, PurchasePayment, amount_for
 from tests.conftest import outbox, say
 
 START = datetime(2099, 3, 2, 7, 0, tzinfo=UTC)  # 10:00 in Dar es Salaam; webhooks run on the real clock
@@ -202,9 +208,6 @@ def test_maximum_is_enforced_and_reply_says_what_is_left(db, settings, people):
 
 
 def test_concurrent_pledges_never_exceed_the_maximum(db, settings, people):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from storage import purchases as store
 
     pid = publish(db, settings, maximum="50", limit="0")
 
@@ -352,8 +355,6 @@ def test_ordered_delivered_and_collection_notify_pledgers(db, settings, people):
 
 
 def test_savings_total_and_per_member(db, settings, people, cluster):
-    from storage import purchases as store
-
     pid = closed_purchase(db, settings)
     with session_scope(db) as s:
         total, per_member = store.cluster_savings(s, s.get(Cluster, cluster.id))
@@ -364,8 +365,6 @@ def test_savings_total_and_per_member(db, settings, people, cluster):
 
 
 def test_exports_purchases_and_pledges(db, settings, people, cluster):
-    from storage.models import export_registry as registry
-
     pid = closed_purchase(db, settings)
     say(db, settings, FACILITATOR, f"RECEIVED {pid} {members_phone(1)} 90000", now=DEADLINE)
     with session_scope(db) as s:
@@ -440,16 +439,10 @@ def test_fractional_units_take_parts(cli_run, db, settings, people):
 
 
 def test_amounts_round_half_up_to_the_minor_unit():
-    from storage.purchases import amount_for
-
     assert (amount_for(3, 500), amount_for(3, 499), amount_for(4_500_000, 2000)) == (2, 1, 9_000_000)
 
 
 def test_quantities_and_deadlines_as_members_write_them():
-    from datetime import time
-
-    from bot import parse
-    from bot.parse import ParseError
 
     assert [parse.quantity(t) for t in ("2", "2.5", "2,5", "1,000", "0.125", "12")] == [
         2000,

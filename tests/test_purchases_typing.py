@@ -15,6 +15,7 @@ from sqlmodel import select
 from bot import i18n, router, sms
 from bot.engine import Inbound, receive
 from bot.i18n import NP_
+from bot.parse import message_for
 from bot.scheduler import run_due
 from storage import purchases as store
 from storage.clusters import Cluster
@@ -198,8 +199,6 @@ def test_paid_reads_the_amount_as_written_and_the_reference_after_it(db, setting
 @pytest.mark.parametrize("text, code", [("12,5 R1", "decimals"), ("1,00 R1", "ambiguous"), ("5000 USD R1", "currency")])
 @pytest.mark.parametrize("lang", LANGS)
 def test_paid_refuses_what_cannot_be_a_shilling_amount_precisely(db, settings, world, lang, text, code):
-    from bot.parse import message_for
-
     seed = world["seed"]
     send(db, settings, lang, f"{kw('BUY', lang)} {seed} 10")
     replies = send(db, settings, lang, f"{kw('PAID', lang)} {seed} {text}")
@@ -319,8 +318,6 @@ def test_newbuy_reads_amounts_and_dates_as_written_with_skip_and_back(db, settin
 
 @pytest.mark.parametrize("text, code", [("12,5", "decimals"), ("1,00", "ambiguous")])
 def test_newbuy_refuses_a_price_that_cannot_be_shillings_precisely(db, settings, world, text, code):
-    from bot.parse import message_for
-
     for answer in ("NEWBUY", "Maize seed", "kg", "2"):
         send(db, settings, "en", answer, who=OFFICER)
     replies = send(db, settings, "en", text, who=OFFICER)

@@ -1,11 +1,13 @@
 """Registration over signed SMS webhooks: JOIN in four languages, approval, resuming, expiry."""
 
+
 from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.engine import receive
-from storage.db import session_scope, utcnow
+from bot.engine import Inbound, receive
+from storage.clusters import create_cluster
+from storage.db import make_engine, session_scope, utcnow
 from storage.members import Identity, Member
 from tests.conftest import outbox, say
 
@@ -45,8 +47,6 @@ def test_bad_choice_is_asked_again_and_nothing_recorded(phone, cluster, db):
 
 
 def test_restart_mid_registration_continues_at_same_question(settings, cluster):
-    from storage.db import make_engine
-
     first = make_engine(settings.database_url)
     assert "Welcome" in say(first, settings, "+255712000001", "JOIN")[0]
     say(first, settings, "+255712000001", "Asha Juma")
@@ -108,8 +108,6 @@ def test_duplicate_message_sid_acted_on_once(phone, cluster, db):
 
 
 def test_join_with_code_when_several_clusters(db, settings, cluster):
-    from storage.clusters import create_cluster
-
     with session_scope(db) as s:
         create_cluster(s, "Dakar Fish", "DAKAR", language="fr", currency="XOF", timezone="Africa/Dakar",
                        region="SN")
@@ -119,8 +117,6 @@ def test_join_with_code_when_several_clusters(db, settings, cluster):
 
 
 def test_receive_is_exactly_once_per_provider_id(db, settings, cluster):
-    from bot.engine import Inbound
-
     a = receive(db, settings, Inbound("sms", "+255712000001", "JOIN", "X1"), reply_status="sent")
     b = receive(db, settings, Inbound("sms", "+255712000001", "JOIN", "X1"), reply_status="sent")
     assert b.duplicate and [r.id for r in a.replies] == [r.id for r in b.replies]

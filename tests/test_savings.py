@@ -1,5 +1,6 @@
 """SACCOS storage rules: the ledger, requests, loans and their arithmetic, reconciliation, exports."""
 
+
 import threading
 from datetime import UTC, date, datetime
 
@@ -13,6 +14,7 @@ from storage import savings as store
 from storage.clusters import Cluster
 from storage.db import make_engine, session_scope
 from storage.members import Member
+from storage.models import export_registry as registry
 from storage.savings import Account, Entry, SavingsError
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -448,8 +450,6 @@ def test_check_passes_then_fails_on_a_tampered_cache(db, settings, cluster, peop
 
 
 def test_exports_ledger_and_loans(db, cluster, people):
-    from storage.models import export_registry as registry
-
     treasurer, asha, _ = people
     with session_scope(db) as s:
         c, (t, a) = cl(s, cluster), load(s, treasurer, asha)

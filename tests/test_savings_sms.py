@@ -1,5 +1,6 @@
 """A SACCOS month through signed Twilio webhooks, bad input, contributions across a restart, random ops."""
 
+
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given
@@ -7,11 +8,12 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlmodel import col, func, select
 
+from bot.cli import main as cli_main
 from bot.scheduler import run_due
 from storage import savings as store
-from storage.clusters import Cluster
+from storage.clusters import Cluster, create_cluster
 from storage.db import make_engine, session_scope
-from storage.members import Member
+from storage.members import Member, create_member
 from storage.savings import Account, Entry, Request, SavingsError
 from tests.conftest import outbox
 
@@ -73,8 +75,6 @@ def test_a_saccos_month_by_sms(phone, db, cluster, add_member, settings, monkeyp
     assert "SACCOS savings: TSh80,000" in report and "owed TSh156,000" in report
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    from bot.cli import main as cli_main
-
     assert cli_main(["savings", "check"]) == 0
     assert "passed" in capsys.readouterr().out
 
@@ -212,9 +212,6 @@ OPS = st.lists(
 def test_random_operations_keep_every_balance_equal_to_its_entries(db, ops):
     """Thousands of operations over the examples: the caches always equal the ledger sums."""
     with session_scope(db) as s:
-        from storage.clusters import create_cluster
-        from storage.members import create_member
-
         count = s.exec(select(func.count()).select_from(Cluster)).one()
         c = create_cluster(s, "Random", f"R{count}")
         officer = create_member(s, c, status="active", name="T")

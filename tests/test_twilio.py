@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 from sqlmodel import func, select
+from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_sms import TwilioTransport, classify, retry_after
 from bot.dispatch import Dispatcher
 from storage.db import session_scope
 from storage.members import Identity
 from storage.messages import Conversation, InboundMessage, OutboundMessage
-from tests.conftest import next_sid, sign, twiml_texts, with_settings
+from tests.conftest import AUTH_TOKEN, next_sid, sign, twiml_texts, with_settings
+from tests.fakes import FakeTwilio
 from tests.fakes.outbox import identity, message, queue
 
 pytest_plugins = ("tests.fakes.fixtures",)
@@ -69,9 +72,6 @@ def test_a_signature_made_with_another_token_is_refused(client, cluster, db):
 
 def test_the_signature_is_checked_against_public_base_url_not_the_request_url(client, cluster, db):
     """Behind a proxy the app sees http://internal-host; Twilio signed the public https URL."""
-    from twilio.request_validator import RequestValidator
-
-    from tests.conftest import AUTH_TOKEN
 
     params = inbound_params("JOIN")
     as_seen_by_app = RequestValidator(AUTH_TOKEN).compute_signature("http://testserver" + SMS_PATH, params)
@@ -104,8 +104,6 @@ def test_the_same_message_sid_twice_is_acted_on_once_and_answered_identically(cl
 
 
 def test_concurrent_duplicates_are_acted_on_once(client, cluster, db):
-    from concurrent.futures import ThreadPoolExecutor
-
     params = inbound_params("JOIN")
     signature = sign(params)
     with ThreadPoolExecutor(4) as pool:
@@ -208,8 +206,6 @@ def test_messaging_service_is_used_when_configured(settings, db, fake_twilio):
 
 
 def test_requests_carry_the_account_credentials(settings, db):
-    from tests.fakes import FakeTwilio
-
     with FakeTwilio(credentials=(settings.twilio_account_sid, settings.twilio_auth_token)) as fake:
         live = with_settings(settings, twilio_api_base=fake.url)
         queue(db, PHONE)
