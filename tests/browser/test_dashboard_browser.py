@@ -16,6 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlmodel import select
 
 from bot.app import create_app
@@ -46,8 +52,6 @@ def _free_port() -> int:
 @pytest.fixture
 def server(settings, db, cluster, add_member):
     """The real app under uvicorn on a free loopback port, in a thread of this process."""
-    import uvicorn  # loaded only where a browser test runs: selenium is skipped without it
-
     port = _free_port()
     live = Settings(database_url=settings.database_url, public_base_url=f"http://127.0.0.1:{port}",
                     simulator=True, flood_limit=0)
@@ -69,10 +73,6 @@ def server(settings, db, cluster, add_member):
 def browser(tmp_path):
     if not CHROMIUM or not DRIVER:
         pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import (
-        Service,  # loaded only where a browser test runs: selenium is skipped without it
-    )
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -124,15 +124,6 @@ def _shot(driver, name: str) -> None:
 
 def _click_and_wait(driver, element) -> None:
     """Click a submit button and wait until the next page replaced this one."""
-    from selenium.webdriver.common.by import (
-        By,  # loaded only where a browser test runs: selenium is skipped without it
-    )
-    from selenium.webdriver.support import (
-        expected_conditions,  # loaded only where a browser test runs: selenium is skipped without it
-    )
-    from selenium.webdriver.support.ui import (
-        WebDriverWait,  # loaded only where a browser test runs: selenium is skipped without it
-    )
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
@@ -147,9 +138,6 @@ def _code(db) -> str:
 
 
 def test_facilitator_logs_in_reads_kpis_approves_and_sees_poll_charts(browser, server, db, cluster, add_member):
-    from selenium.webdriver.common.by import (
-        By,  # loaded only where a browser test runs: selenium is skipped without it
-    )
 
     pending = _seed(db, cluster, add_member)
     has_polls = _seed_poll(db, cluster)
@@ -194,9 +182,6 @@ def test_facilitator_logs_in_reads_kpis_approves_and_sees_poll_charts(browser, s
 
 
 def test_browser_without_session_or_with_forged_cookie_sees_login(browser, server, db, cluster, add_member):
-    from selenium.webdriver.common.by import (
-        By,  # loaded only where a browser test runs: selenium is skipped without it
-    )
 
     _seed(db, cluster, add_member)
     browser.get(f"{server}/dashboard/c/{cluster.code}/members")
@@ -218,9 +203,6 @@ LANGUAGE_NAMES = {"sw": "Kiswahili", "fr": "Français"}
 def test_every_page_in_swahili_and_french(browser, server, db, cluster, add_member, lang):
     """The language buttons on the login page, then every page in that language, each screenshotted
     as test-artifacts/dashboard-<page>-<lang>.png; in the end one switch back to English from the header."""
-    from selenium.webdriver.common.by import (
-        By,  # loaded only where a browser test runs: selenium is skipped without it
-    )
 
     _seed(db, cluster, add_member)
     _seed_poll(db, cluster)
