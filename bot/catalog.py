@@ -5,7 +5,7 @@ argument of `reply`, `t` and `N_`, the third of `notify`, the second of `transla
 time is invisible here, which is why the code must never build one.
 
 Each message belongs to a domain catalog named after the module it comes from: the foundation (the engine,
-context, channels, registration, account, choices...) is `messages.po`; any other module, such as
+context, channels, registration, account...) is `messages.po`; any other module, such as
 `bot/handlers/savings.py` or `bot/dashboard.py`, has its own (`savings.po`, `dashboard.po`).
 
 The web pages' words are found apart (`extract_pages`): Jinja2's extractor reads the templates in
@@ -46,7 +46,7 @@ PAGE_FORMAT = re.compile(r"%\((\w+)\)")
 FOUNDATION = "messages"
 FOUNDATION_MODULES = frozenset({
     "__init__", "app", "catalog", "cli", "config", "context", "dispatch", "engine", "i18n", "logsafe",
-    "outbox", "router", "runtime", "scheduler", "sms", "tables", "registration", "account", "choices",
+    "outbox", "router", "runtime", "scheduler", "sms", "tables", "registration", "account",
 })
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
 # Where a domain too large for one module becomes a package named after the domain.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bot import flow, i18n, router, sms
 from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, refusal_for
-from bot.handlers.choices import pick
-from bot.handlers.registration import LANG_ALIASES, LANGS, STATUS_LABELS
+from bot.handlers.registration import JOIN, STATUS_LABELS
 
 # What each role needs most, first; every other command follows in the order of the command table.
 FIRST = {
@@ -83,7 +82,7 @@ def _fill(prefix: str, words: list[str], tail: str = "") -> list[str]:
 
 
 def lang(ctx: Ctx) -> None:
-    choice = pick(ctx.args, LANGS, LANG_ALIASES) if ctx.args else None
+    choice = flow.pick(ctx.args, JOIN.step("language")) if ctx.args else None  # as JOIN reads it
     if choice is None:
         ctx.reply("Send LANG and a language: en English, sw Kiswahili, fr Français, am Amharic.")
         return
