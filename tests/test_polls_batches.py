@@ -1,5 +1,5 @@
-"""A poll round's fan-out commits in batches on a real SQLite file: another connection sees each batch as
-soon as it is done, a crash mid-way keeps every committed send (claim, recipient and outbox rows together)
+"""A poll round's fan-out commits in batches (on a real SQLite file, and on PostgreSQL): another connection
+sees each batch as soon as it is done, a crash mid-way keeps every committed send (claim, recipient and outbox rows together)
 and the next run sends only what is left, each member's messages exactly once."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import select
 
 from bot.handlers import polls as handler
@@ -17,7 +17,7 @@ from bot.jobs import polls as job
 from bot.scheduler import run_due
 from storage import polls as store
 from storage.clusters import Cluster
-from storage.db import session_scope
+from storage.db import make_engine, session_scope
 from storage.members import create_member
 from storage.messages import OutboundMessage
 from storage.polls import PollRecipient, Schedule
@@ -47,12 +47,22 @@ def raw(settings) -> sqlite3.Connection:
     return sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), timeout=0)
 
 
+COUNTS = ("SELECT count(*) FROM poll_recipients WHERE sent_at IS NOT NULL",
+          "SELECT count(*) FROM outbound_messages WHERE kind = 'poll'",
+          "SELECT count(*) FROM scheduled_slots WHERE job = 'polls.send'")
+
+
 def committed(settings) -> tuple[int, int, int]:
     """(recipients asked, poll messages queued, send claims) as other connections see them now."""
-    with raw(settings) as conn:
-        return (conn.execute("SELECT count(*) FROM poll_recipients WHERE sent_at IS NOT NULL").fetchone()[0],
-                conn.execute("SELECT count(*) FROM outbound_messages WHERE kind = 'poll'").fetchone()[0],
-                conn.execute("SELECT count(*) FROM scheduled_slots WHERE job = 'polls.send'").fetchone()[0])
+    if settings.database_url.startswith("sqlite"):
+        with raw(settings) as conn:
+            return tuple(conn.execute(query).fetchone()[0] for query in COUNTS)
+    other = make_engine(settings.database_url)  # PostgreSQL: another connection sees only what is committed
+    try:
+        with other.connect() as conn:
+            return tuple(conn.execute(text(query)).scalar() for query in COUNTS)
+    finally:
+        other.dispose()
 
 
 def test_each_batch_is_committed_before_the_next_begins(db, settings, round_due, monkeypatch):
@@ -73,7 +83,9 @@ def test_each_batch_is_committed_before_the_next_begins(db, settings, round_due,
 
 def test_between_batches_another_connection_can_write(db, settings, round_due, monkeypatch):
     """No transaction spans the fan-out: before each one begins, another connection takes the writer lock
-    at once (timeout 0), as an inbound message's transaction would."""
+    at once (timeout 0), as an inbound message's transaction would. SQLite's lock: PostgreSQL has none."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer: PostgreSQL writers do not queue for one lock")
     scopes: list[tuple[int, int, int]] = []
     real = job.session_scope
 
