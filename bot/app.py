@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot import dashboard
+from bot import dashboard, webbody
 from bot import engine as bot_engine
 from bot.channels import simulator, telegram, twilio_sms
 from bot.config import Settings
@@ -53,21 +53,16 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         if dispatcher is not None:
             dispatcher.wake.set()
 
-    async def read_form(request: Request) -> dict[str, str] | None:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return None
-        try:
-            form = await request.form()
-        except Exception:
-            return None
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-
     async def signed_form(request: Request) -> dict[str, str] | Response:
-        """The form Twilio posted, or the 400/403 answer when it is malformed or its signature is wrong."""
-        form = await read_form(request)
+        """The form Twilio posted, or the 413/400/403 answer when it is too large, malformed or wrongly signed.
+
+        The size is checked first (by Content-Length, then while reading), before the signature."""
+        try:
+            form = await webbody.read_form(request, MAX_BODY)
+        except webbody.BodyTooLarge:
+            return Response("request too large", status_code=413)
         if form is None:
-            return Response("request too large or malformed", status_code=400)
+            return Response("malformed form", status_code=400)
         url = twilio_sms.public_url(settings, request.url.path, request.url.query)
         if not twilio_sms.signature_ok(settings, url, form, request.headers.get("X-Twilio-Signature")):
             return Response("invalid signature", status_code=403)
@@ -109,11 +104,10 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not settings.telegram_enabled or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return Response("forbidden", status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return Response("too large", status_code=413)
         try:
-            data = json.loads(body)
+            data = json.loads(await webbody.read_body(request, MAX_BODY))
+        except webbody.BodyTooLarge:
+            return Response("too large", status_code=413)
         except (ValueError, RecursionError):
             return Response("malformed JSON", status_code=400)
         inbound = telegram.inbound_from_update(data)
@@ -134,8 +128,10 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         if not simulator_allowed(request):
             return Response("not found", status_code=404)
         try:
-            data = json.loads(await request.body())
+            data = json.loads(await webbody.read_body(request, MAX_BODY))
             sender, body = str(data["from"]), str(data.get("text", ""))
+        except webbody.BodyTooLarge:
+            return JSONResponse({"error": "request too large"}, status_code=413)
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'send JSON {"from": "+255712000001", "text": "JOIN"}'},
                                 status_code=400)

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import i18n, outbox, tables
+from bot import i18n, outbox, tables, webbody
 from bot.config import Settings
 from bot.logsafe import mask
 from storage import broadcasts as bstore
@@ -284,13 +284,11 @@ class Dashboard:
 
     # --- plumbing ------------------------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, str] | None:
-        if len(await request.body()) > MAX_FORM:
-            return None
+        """The posted form, or None when it is malformed or over MAX_FORM (never read past it)."""
         try:
-            data = await request.form()
-        except Exception:
+            return await webbody.read_form(request, MAX_FORM)
+        except webbody.BodyTooLarge:
             return None
-        return {k: v for k, v in data.items() if isinstance(v, str)}
 
     def same_origin(self, request: Request) -> bool:
         """A POST must come from a page of ours: browsers send Origin (or Referer) with form posts."""
