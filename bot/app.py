@@ -45,8 +45,8 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         try:
             yield
         finally:
-            if stop:
-                stop()
+            if stop:  # joins worker threads and closes transports: not on the event loop
+                await run_in_threadpool(stop)
 
     def wake_dispatcher(request: Request) -> None:
         dispatcher = getattr(request.app.state, "dispatcher", None)
