@@ -22,7 +22,7 @@ from starlette.routing import Route
 from bot import dashboard, webbody
 from bot import engine as bot_engine
 from bot.channels import simulator, telegram, twilio_sms
-from bot.config import Settings
+from bot.config import UNSAFE_SIMULATOR, Settings
 from bot.dispatch import silence_address
 from storage.db import make_engine, session_scope
 from storage.glossary import GlossaryIndex
@@ -32,6 +32,7 @@ from storage.messages import OutboundMessage, mark_status
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
 
 
 def create_app(settings: Settings, db: Engine | None = None, workers=None) -> Starlette:
@@ -116,8 +117,18 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             wake_dispatcher(request)
         return JSONResponse(telegram.webhook_answer(data))
 
+    if settings.simulator_refused:
+        log.warning("the simulator stays off: a real provider is configured and anyone reaching /simulate "
+                    "could act as any phone; set SIMULATOR=%s to keep it on anyway", UNSAFE_SIMULATOR)
+    elif settings.simulator and (settings.twilio_enabled or settings.telegram_enabled):
+        log.warning("SIMULATOR=%s: the simulator is on beside a real provider", UNSAFE_SIMULATOR)
+
     def simulator_allowed(request: Request) -> bool:
+        """Only with the simulator on, only from the loopback address itself: a request that came through
+        a proxy (any forwarding header, whoever added it) is not local, whatever it says it came from."""
         if not settings.simulator or request.client is None:
+            return False
+        if any(h in request.headers for h in FORWARDING_HEADERS):
             return False
         try:
             return ipaddress.ip_address(request.client.host).is_loopback
@@ -158,6 +169,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                 stmt = select(OutboundMessage).where(
                     OutboundMessage.channel == "sms", OutboundMessage.address == phone,
                     OutboundMessage.inbound_id == None,  # noqa: E711
+                    OutboundMessage.kind != dashboard.LOGIN_KIND,  # never a login code: that is the dashboard
                     OutboundMessage.id > int(after))
                 if settings.twilio_enabled:  # with a real provider, show only what was handed to it
                     stmt = stmt.where(OutboundMessage.status != "queued")
