@@ -27,11 +27,12 @@ from bot.dispatch import silence_address
 from storage.db import make_engine, session_scope
 from storage.glossary import GlossaryIndex
 from storage.members import normalise_phone
-from storage.messages import OutboundMessage, mark_status
+from storage.messages import InboundMessage, OutboundMessage, mark_status
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
+HISTORY = 200  # messages of a simulated phone shown again after a reload
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
 
 
@@ -178,6 +179,36 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
 
         return JSONResponse({"messages": await run_in_threadpool(fetch)})
 
+    async def simulator_history(request: Request) -> Response:
+        """The conversation of a simulated phone so far (its messages, the replies and the notices), so the
+        page shows it again after a reload; `last_id` is where the inbox poll carries on."""
+        if not simulator_allowed(request):
+            return Response("not found", status_code=404)
+        phone = normalise_phone(request.query_params.get("phone", ""), settings.default_region)
+        if phone is None:
+            return JSONResponse({"error": "phone expected"}, status_code=400)
+
+        def fetch() -> dict:
+            with session_scope(db) as session:
+                sent = list(session.exec(select(InboundMessage).where(
+                    InboundMessage.channel == "sms", InboundMessage.address == phone)
+                    .order_by(InboundMessage.id.desc()).limit(HISTORY)))
+                stmt = select(OutboundMessage).where(
+                    OutboundMessage.channel == "sms", OutboundMessage.address == phone,
+                    OutboundMessage.kind != dashboard.LOGIN_KIND)  # never a login code
+                if settings.twilio_enabled:
+                    stmt = stmt.where((OutboundMessage.inbound_id != None)  # noqa: E711
+                                      | (OutboundMessage.status != "queued"))
+                got = list(session.exec(stmt.order_by(OutboundMessage.id.desc()).limit(HISTORY)))
+                last_id = max([m.id for m in got if m.inbound_id is None] or [0])
+                rows = [(m.received_at, 0, m.id, "me", m.text) for m in sent]
+                rows += [(m.created_at, 1, m.id, "bot", m.text) for m in got]
+                rows.sort(key=lambda r: (r[0], r[1], r[2]))
+                return {"messages": [{"who": who, "text": text} for *_k, who, text in rows[-HISTORY:]],
+                        "last_id": last_id}
+
+        return JSONResponse(await run_in_threadpool(fetch))
+
     async def home(request: Request) -> Response:
         if not simulator_allowed(request):
             return HTMLResponse("<h1>clusterbot</h1><p>The simulator is off.</p>")
@@ -199,6 +230,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         Route("/healthz", healthz),
         Route("/simulate", simulate, methods=["POST"]),
         Route("/simulate/inbox", simulator_inbox),
+        Route("/simulate/history", simulator_history),
         Route("/webhooks/twilio/sms", twilio_sms_webhook, methods=["POST"]),
         Route("/webhooks/twilio/status", twilio_status_webhook, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
