@@ -56,13 +56,13 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             dispatcher.wake.set()
 
     async def signed_form(request: Request) -> dict[str, str] | Response:
-        """The form Twilio posted, or the 413/400/403 answer when it is too large, malformed or wrongly signed.
+        """The form Twilio posted, or the 400/403 answer when it is too large, malformed or wrongly signed.
 
         The size is checked first (by Content-Length, then while reading), before the signature."""
         try:
             form = await webbody.read_form(request, MAX_BODY)
         except webbody.BodyTooLarge:
-            return Response("request too large", status_code=413)
+            return Response("request too large", status_code=400)
         if form is None:
             return Response("malformed form", status_code=400)
         url = twilio_sms.public_url(settings, request.url.path, request.url.query)
