@@ -19,19 +19,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot import dashboard
+from bot import dashboard, webbody
 from bot import engine as bot_engine
 from bot.channels import simulator, telegram, twilio_sms
-from bot.config import Settings
+from bot.config import UNSAFE_SIMULATOR, Settings
 from bot.dispatch import silence_address
 from storage.db import make_engine, session_scope
 from storage.glossary import GlossaryIndex
 from storage.members import normalise_phone
-from storage.messages import OutboundMessage, mark_status
+from storage.messages import InboundMessage, OutboundMessage, mark_status
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
+HISTORY = 200  # messages of a simulated phone shown again after a reload
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
 
 
 def create_app(settings: Settings, db: Engine | None = None, workers=None) -> Starlette:
@@ -45,8 +47,8 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         try:
             yield
         finally:
-            if stop:
-                stop()
+            if stop:  # joins worker threads and closes transports: not on the event loop
+                await run_in_threadpool(stop)
 
     def wake_dispatcher(request: Request) -> None:
         dispatcher = getattr(request.app.state, "dispatcher", None)
@@ -54,10 +56,15 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             dispatcher.wake.set()
 
     async def signed_form(request: Request) -> dict[str, str] | Response:
-        """The form Twilio posted, or the 400/403 answer when it is malformed or its signature is wrong."""
-        form = await dashboard.read_form(request, MAX_BODY)
+        """The form Twilio posted, or the 400/403 answer when it is too large, malformed or wrongly signed.
+
+        The size is checked first (by Content-Length, then while reading), before the signature."""
+        try:
+            form = await webbody.read_form(request, MAX_BODY)
+        except webbody.BodyTooLarge:
+            return Response("request too large", status_code=400)
         if form is None:
-            return Response("request too large or malformed", status_code=400)
+            return Response("malformed form", status_code=400)
         url = twilio_sms.public_url(settings, request.url.path, request.url.query)
         if not twilio_sms.signature_ok(settings, url, form, request.headers.get("X-Twilio-Signature")):
             return Response("invalid signature", status_code=403)
@@ -99,11 +106,10 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not settings.telegram_enabled or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return Response("forbidden", status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return Response("too large", status_code=413)
         try:
-            data = json.loads(body)
+            data = json.loads(await webbody.read_body(request, MAX_BODY))
+        except webbody.BodyTooLarge:
+            return Response("too large", status_code=413)
         except (ValueError, RecursionError):
             return Response("malformed JSON", status_code=400)
         inbound = telegram.inbound_from_update(data)
@@ -112,8 +118,18 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             wake_dispatcher(request)
         return JSONResponse(telegram.webhook_answer(data))
 
+    if settings.simulator_refused:
+        log.warning("the simulator stays off: a real provider is configured and anyone reaching /simulate "
+                    "could act as any phone; set SIMULATOR=%s to keep it on anyway", UNSAFE_SIMULATOR)
+    elif settings.simulator and (settings.twilio_enabled or settings.telegram_enabled):
+        log.warning("SIMULATOR=%s: the simulator is on beside a real provider", UNSAFE_SIMULATOR)
+
     def simulator_allowed(request: Request) -> bool:
+        """Only with the simulator on, only from the loopback address itself: a request that came through
+        a proxy (any forwarding header, whoever added it) is not local, whatever it says it came from."""
         if not settings.simulator or request.client is None:
+            return False
+        if any(h in request.headers for h in FORWARDING_HEADERS):
             return False
         try:
             return ipaddress.ip_address(request.client.host).is_loopback
@@ -124,8 +140,10 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         if not simulator_allowed(request):
             return Response("not found", status_code=404)
         try:
-            data = json.loads(await request.body())
+            data = json.loads(await webbody.read_body(request, MAX_BODY))
             sender, body = str(data["from"]), str(data.get("text", ""))
+        except webbody.BodyTooLarge:
+            return JSONResponse({"error": "request too large"}, status_code=413)
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'send JSON {"from": "+255712000001", "text": "JOIN"}'},
                                 status_code=400)
@@ -152,6 +170,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                 stmt = select(OutboundMessage).where(
                     OutboundMessage.channel == "sms", OutboundMessage.address == phone,
                     OutboundMessage.inbound_id == None,  # noqa: E711
+                    OutboundMessage.kind != dashboard.LOGIN_KIND,  # never a login code: that is the dashboard
                     OutboundMessage.id > int(after))
                 if settings.twilio_enabled:  # with a real provider, show only what was handed to it
                     stmt = stmt.where(OutboundMessage.status != "queued")
@@ -159,6 +178,36 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                 return [{"id": r.id, "text": r.text} for r in rows]
 
         return JSONResponse({"messages": await run_in_threadpool(fetch)})
+
+    async def simulator_history(request: Request) -> Response:
+        """The conversation of a simulated phone so far (its messages, the replies and the notices), so the
+        page shows it again after a reload; `last_id` is where the inbox poll carries on."""
+        if not simulator_allowed(request):
+            return Response("not found", status_code=404)
+        phone = normalise_phone(request.query_params.get("phone", ""), settings.default_region)
+        if phone is None:
+            return JSONResponse({"error": "phone expected"}, status_code=400)
+
+        def fetch() -> dict:
+            with session_scope(db) as session:
+                sent = list(session.exec(select(InboundMessage).where(
+                    InboundMessage.channel == "sms", InboundMessage.address == phone)
+                    .order_by(InboundMessage.id.desc()).limit(HISTORY)))
+                stmt = select(OutboundMessage).where(
+                    OutboundMessage.channel == "sms", OutboundMessage.address == phone,
+                    OutboundMessage.kind != dashboard.LOGIN_KIND)  # never a login code
+                if settings.twilio_enabled:
+                    stmt = stmt.where((OutboundMessage.inbound_id != None)  # noqa: E711
+                                      | (OutboundMessage.status != "queued"))
+                got = list(session.exec(stmt.order_by(OutboundMessage.id.desc()).limit(HISTORY)))
+                last_id = max([m.id for m in got if m.inbound_id is None] or [0])
+                rows = [(m.received_at, 0, m.id, "me", m.text) for m in sent]
+                rows += [(m.created_at, 1, m.id, "bot", m.text) for m in got]
+                rows.sort(key=lambda r: (r[0], r[1], r[2]))
+                return {"messages": [{"who": who, "text": text} for *_k, who, text in rows[-HISTORY:]],
+                        "last_id": last_id}
+
+        return JSONResponse(await run_in_threadpool(fetch))
 
     async def home(request: Request) -> Response:
         if not simulator_allowed(request):
@@ -181,6 +230,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         Route("/healthz", healthz),
         Route("/simulate", simulate, methods=["POST"]),
         Route("/simulate/inbox", simulator_inbox),
+        Route("/simulate/history", simulator_history),
         Route("/webhooks/twilio/sms", twilio_sms_webhook, methods=["POST"]),
         Route("/webhooks/twilio/status", twilio_status_webhook, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),

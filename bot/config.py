@@ -9,12 +9,24 @@ from dataclasses import dataclass, field
 from dotenv import dotenv_values
 
 TELEGRAM_API = "https://api.telegram.org"
+UNSAFE_SIMULATOR = "unsafe-with-providers"  # SIMULATOR's value that keeps it on beside a real provider
 
 
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _simulator(value: str | None, *, providers: bool) -> tuple[bool, bool]:
+    """(on, refused): beside a real provider anyone reaching /simulate could act as any phone, so the
+    simulator stays off there unless SIMULATOR=unsafe-with-providers says so explicitly."""
+    if (value or "").strip().lower() == UNSAFE_SIMULATOR:
+        return True, False
+    wanted = _flag(value, default=not providers)
+    if wanted and providers:
+        return False, True
+    return wanted, False
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,8 @@ class Settings:
     telegram_api_base: str = TELEGRAM_API
     telegram_mode: str = "webhook"
     simulator: bool = True
+    simulator_refused: bool = False  # SIMULATOR asked for it beside a real provider: kept off (and logged)
+    forwarded_allow_ips: str = ""  # the proxies whose X-Forwarded-* headers are believed; none by default
     default_region: str = "TZ"
     default_language: str = "en"
     default_currency: str = "TZS"
@@ -68,6 +82,7 @@ class Settings:
 
         twilio_on = bool(get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN"))
         telegram_on = bool(get("TELEGRAM_BOT_TOKEN"))
+        simulator, simulator_refused = _simulator(values.get("SIMULATOR"), providers=twilio_on or telegram_on)
         return cls(
             database_url=get("DATABASE_URL", cls.database_url),
             public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
@@ -80,7 +95,9 @@ class Settings:
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             telegram_api_base=get("TELEGRAM_API_BASE", TELEGRAM_API).rstrip("/"),
             telegram_mode=get("TELEGRAM_MODE", "webhook").lower(),
-            simulator=_flag(values.get("SIMULATOR"), default=not (twilio_on or telegram_on)),
+            simulator=simulator,
+            simulator_refused=simulator_refused,
+            forwarded_allow_ips=get("FORWARDED_ALLOW_IPS").strip(),
             default_region=get("DEFAULT_REGION", cls.default_region).upper(),
             default_language=get("DEFAULT_LANGUAGE", cls.default_language).lower(),
             default_currency=get("DEFAULT_CURRENCY", cls.default_currency).upper(),

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import i18n, outbox, tables
+from bot import i18n, outbox, tables, webbody
 from bot.config import Settings
 from bot.logsafe import mask
 from storage import broadcasts as bstore
@@ -42,6 +42,7 @@ from storage.messages import OutboundMessage
 from storage.models import export_registry
 
 COOKIE = "cb_dash"
+DEVICE_COOKIE = "cb_device"  # a browser an officer logged in from: spared the per-requester login limits
 LANG_COOKIE = "cb_lang"  # the language chosen on the page, for this browser session; wins over the member record
 DOMAIN = "dashboard"  # the gettext domain of the pages: bot/locales/<lang>/LC_MESSAGES/dashboard.po
 TEMPLATES = Path(__file__).parent / "templates" / "dashboard"
@@ -148,17 +149,6 @@ def render(template: str, lang: str, *, status: int = 200, cluster: Cluster | No
     text = environment(lang).get_template(template).render(
         lang=lang, cluster=cluster, member=member, csrf=csrf, here=here, f=formats, **context)
     return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
-
-
-async def read_form(request: Request, limit: int) -> dict[str, str] | None:
-    """A posted form's text fields, or None when the body is over `limit` bytes or is not a form."""
-    if len(await request.body()) > limit:
-        return None
-    try:
-        data = await request.form()
-    except Exception:
-        return None
-    return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
 def message(lang: str, heading: str, text: str, *, status: int, **context) -> HTMLResponse:
@@ -295,7 +285,11 @@ class Dashboard:
 
     # --- plumbing ------------------------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, str] | None:
-        return await read_form(request, MAX_FORM)
+        """The posted form, or None when it is malformed or over MAX_FORM (never read past it)."""
+        try:
+            return await webbody.read_form(request, MAX_FORM)
+        except webbody.BodyTooLarge:
+            return None
 
     def same_origin(self, request: Request) -> bool:
         """A POST must come from a page of ours: browsers send Origin (or Referer) with form posts."""
@@ -304,6 +298,12 @@ class Dashboard:
             return True
         host = urlsplit(origin).netloc
         return host in (request.headers.get("host", ""), urlsplit(self.settings.public_base_url).netloc)
+
+    @staticmethod
+    def requester(request: Request) -> str:
+        """Who is asking, for the login limits: the client address (a proxy's X-Forwarded-For counts only
+        from FORWARDED_ALLOW_IPS), stored hashed."""
+        return auth.requester_key(request.client.host if request.client else "")
 
     def who(self, session: Session, request: Request) -> Member | None:
         return auth.session_member(session, request.cookies.get(COOKIE, ""), utcnow())
@@ -409,8 +409,11 @@ class Dashboard:
                 if not admins:
                     return
                 try:
-                    code = auth.issue_code(session, admins[0])
+                    code = auth.issue_code(session, admins[0], requester=self.requester(request),
+                                           device_token=request.cookies.get(DEVICE_COOKIE, ""))
                 except auth.LoginError:
+                    return
+                if code is None:  # a code went to this phone a moment ago: that one stays valid
                     return
                 outbox.notify(session, admins[0], "Your dashboard login code is {code}. It works for 10 minutes. "
                               "Do not share it with anyone.", kind=LOGIN_KIND, code=code)
@@ -432,23 +435,28 @@ class Dashboard:
         if not (code.isdecimal() and len(code) == 6):
             return self.code_page(request, phone, P_("The code is the 6 digits the bot sent you."), status=400)
 
-        def work() -> str | None:
+        def work() -> tuple[str, str] | None:
             with session_scope(self.db) as session:
                 admins = self._admins_for(session, phone)
                 if not admins:
                     return None
                 try:
-                    return auth.redeem_code(session, admins[0], code)
+                    return auth.redeem_code(session, admins[0], code, requester=self.requester(request),
+                                            device_token=request.cookies.get(DEVICE_COOKIE, ""))
                 except auth.LoginError:
                     return None
 
-        token = await run_in_threadpool(work)
-        if token is None:
+        tokens = await run_in_threadpool(work)
+        if tokens is None:
             return self.code_page(request, phone, P_("That code is wrong or has expired. Ask for a new one if "
                                                      "needed."), status=400)
+        token, device = tokens
         response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(COOKIE, token, max_age=int(auth.SESSION_TTL.total_seconds()), path="/dashboard",
                             httponly=True, samesite="strict", secure=self.secure)
+        if device:
+            response.set_cookie(DEVICE_COOKIE, device, max_age=int(auth.DEVICE_TTL.total_seconds()),
+                                path="/dashboard", httponly=True, samesite="strict", secure=self.secure)
         return response
 
     async def logout(self, request: Request) -> Response:

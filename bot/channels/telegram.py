@@ -162,10 +162,24 @@ class BotCaller:
             self.loop.call_soon_threadsafe(task.cancel)
 
     def close(self) -> None:
+        """Close the HTTP pools and the loop. Safe from any thread, including one that runs its own event
+        loop (uvicorn's lifespan on SIGTERM): the caller's loop then runs in a short helper thread."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._close()
+            return
+        helper = threading.Thread(target=self._close, name="telegram-close", daemon=True)
+        helper.start()
+        helper.join()
+
+    def _close(self) -> None:
         with self.lock:
             if not self.loop.is_closed():
-                self.loop.run_until_complete(self._shutdown())
-                self.loop.close()
+                try:
+                    self.loop.run_until_complete(self._shutdown())
+                finally:
+                    self.loop.close()
 
     async def _shutdown(self) -> None:
         await asyncio.gather(*(request.shutdown() for request in self.requests))

@@ -16,12 +16,20 @@ from bot.app import create_app
 from bot.channels.simulator import provider_id
 from bot.channels.telegram import set_webhook
 from bot.cli.common import Cli, CliError
+from bot.config import Settings
 from bot.engine import Inbound, receive
 from bot.runtime import start_workers
 from storage.db import session_scope
 from storage.glossary import GlossaryIndex
 from storage.members import normalise_phone
 from storage.messages import OutboundMessage
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """How uvicorn is run: X-Forwarded-For/-Proto are believed only from the proxies FORWARDED_ALLOW_IPS
+    names (uvicorn on its own would trust 127.0.0.1, so a local proxy could make anyone look local)."""
+    ips = settings.forwarded_allow_ips
+    return {"proxy_headers": bool(ips), "forwarded_allow_ips": ips or None, "access_log": False}
 
 
 def cmd_serve(args, cli: Cli) -> None:
@@ -34,12 +42,12 @@ def cmd_serve(args, cli: Cli) -> None:
     app = create_app(cli.settings, cli.db, workers=workers)
     print(f"clusterbot on http://{args.host}:{args.port}"
           + (" (simulator on)" if cli.settings.simulator else ""), file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(cli.settings))
 
 
 def cmd_web(args, cli: Cli) -> None:
 
-    uvicorn.run(create_app(cli.settings, cli.db), host=args.host, port=args.port, access_log=False)
+    uvicorn.run(create_app(cli.settings, cli.db), host=args.host, port=args.port, **uvicorn_options(cli.settings))
 
 
 def cmd_worker(args, cli: Cli) -> None:
