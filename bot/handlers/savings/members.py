@@ -75,10 +75,10 @@ NO_OFFICER = {
                     "confirm it. Please tell your facilitator."),
 }
 NAME_A_TREASURER = {
-    "deposit": N_("Deposit {id} of {amount} from {number} is waiting: no treasurer to confirm it. Name one: "
+    "deposit": N_("Deposit {id} of {amount} from {number}: no treasurer to confirm it. Name one: "
                   "clusterbot facilitator add PHONE --role treasurer"),
-    "repayment": N_("Repayment {id} of {amount} from {number} is waiting: no treasurer to confirm it. Name "
-                    "one: clusterbot facilitator add PHONE --role treasurer"),
+    "repayment": N_("Repayment {id} of {amount} from {number}: no treasurer to confirm it. Name one: "
+                    "clusterbot facilitator add PHONE --role treasurer"),
 }
 
 
