@@ -301,6 +301,10 @@ def report(messages: dict[str, Message], languages: Iterable[str] = TRANSLATED,
 
 WHO = {"anyone": "anyone", "member": "members (pending too)", "active": "members",
        "facilitator": "facilitators", "treasurer": "treasurer", "admin": "facilitators, treasurer"}
+# Commands both officers may send whose storage rule then narrows who may act (storage.savings.may_confirm:
+# the treasurer confirms members' requests, a facilitator only the treasurer's own).
+WHO_NARROWED = {"CONFIRM": "treasurer (facilitators: the treasurer's own)",
+                "DECLINE": "treasurer (facilitators: the treasurer's own)"}
 
 
 def keyword_markdown() -> str:
@@ -312,7 +316,7 @@ def keyword_markdown() -> str:
             continue
         words = table.get(name, {})
         cells = [", ".join(f"`{w.upper()}`" for w in words.get(lang, [])) for lang in LANGUAGES]
-        lines.append(f"| {name} | {WHO[command.access]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {WHO_NARROWED.get(name, WHO[command.access])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 
 TELEGRAM_API = "https://api.telegram.org"
 UNSAFE_SIMULATOR = "unsafe-with-providers"  # SIMULATOR's value that keeps it on beside a real provider
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -27,6 +28,14 @@ def _simulator(value: str | None, *, providers: bool) -> tuple[bool, bool]:
     if wanted and providers:
         return False, True
     return wanted, False
+
+
+def _log_level(value: str) -> str:
+    """Quiet by default (warnings and errors only); INFO adds what the bot does, DEBUG everything."""
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"LOG_LEVEL is {value!r}; one of {', '.join(LOG_LEVELS)}")
+    return level
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class Settings:
     dispatch_max_attempts: int = 8
     retention_days: int = 365
     leader_interval: float = 5.0
+    log_level: str = "WARNING"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -108,5 +118,6 @@ class Settings:
             dispatch_max_attempts=int(get("DISPATCH_MAX_ATTEMPTS", "8")),
             retention_days=int(get("RETENTION_DAYS", "365")),
             leader_interval=max(0.2, float(get("LEADER_INTERVAL", "5"))),
+            log_level=_log_level(get("LOG_LEVEL", cls.log_level)),
             extra=values,
         )

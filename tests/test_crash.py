@@ -150,7 +150,7 @@ def test_sigkill_mid_traffic_loses_nothing_and_doubles_nothing(db, settings, cro
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_"))}
     env.update(DATABASE_URL=settings.database_url, PUBLIC_BASE_URL=PUBLIC_BASE, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
                TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_NUMBER="+15005550006", TWILIO_API_BASE=twilio.url,
-               SIMULATOR="0", FLOOD_LIMIT="0", SMS_RATE="1000", DEFAULT_REGION="TZ",
+               SIMULATOR="0", FLOOD_LIMIT="0", SMS_RATE="1000", DEFAULT_REGION="TZ", LOG_LEVEL="INFO",
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     server = Server(env, port, tmp_path / "server.log")
     work = scripts(members, treasurer.phone)

@@ -47,6 +47,7 @@ def test_sigterm_of_serve_with_telegram_and_twilio_stops_cleanly(settings, db, c
                TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_NUMBER="+15005550006", TWILIO_API_BASE=twilio.url,
                TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_API_BASE=telegram.url,
                TELEGRAM_MODE=mode, SMS_RATE="1000", LEADER_INTERVAL="0.5",
+               LOG_LEVEL="INFO",  # the shutdown lines are INFO; the default is quiet
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
@@ -92,6 +93,7 @@ def test_sigterm_of_the_worker_with_telegram_polling_stops_cleanly(settings, db,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "DATABASE_", "SIMULATOR"))}
     env.update(DATABASE_URL=settings.database_url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=telegram.url,
                TELEGRAM_MODE="polling", LEADER_INTERVAL="0.5",
+               LOG_LEVEL="INFO",  # the shutdown lines are INFO; the default is quiet
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:

@@ -27,11 +27,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# Libraries whose INFO lines are routine, not news: alembic on every call (even when nothing migrates),
+# APScheduler at every run of every job. They speak at INFO only when LOG_LEVEL=DEBUG.
+ROUTINE = ("alembic", "apscheduler")
+
+
+def configure_logging(level_name: str) -> None:
+    """LOG_LEVEL for the bot's own lines (default WARNING: a terminal shows only what needs attention)."""
+    level = logging.getLevelName(level_name)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every send with the number
+    for name in ROUTINE:
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    cli = Cli(Settings.from_env())
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"clusterbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    cli = Cli(settings)
     try:
         args.func(args, cli)
     except CliError as exc:

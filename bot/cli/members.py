@@ -8,8 +8,9 @@ from pathlib import Path
 
 from bot import tables
 from bot.cli.common import Cli, CliError
+from bot.handlers.registration import announce_pending
 from storage.db import session_scope
-from storage.members import MemberError, find_member, import_rows, normalise_phone, set_admin
+from storage.members import MemberError, admins, find_member, import_rows, normalise_phone, set_admin
 from storage.privacy import export_member, forget_member
 
 
@@ -19,11 +20,20 @@ def cmd_facilitator_add(args, cli: Cli) -> None:
         phone = normalise_phone(args.phone, cluster.region)
         if phone is None:
             raise CliError(f"{args.phone} is not a valid phone number")
+        before = find_member(session, cluster, phone)
+        was = before.admin_role if before is not None and before.status == "active" else None
         try:
             member = set_admin(session, cluster, phone, args.role)
         except MemberError as exc:
             raise CliError(f"cannot make {phone} a {args.role}: {exc.code}") from exc
+        newly = args.role == "facilitator" and was != "facilitator"
+        waiting = announce_pending(session, cluster, member) if newly else 0
         print(f"{phone} is now {args.role} of {cluster.name} (member {member.number})")
+        if waiting:
+            print(f"{waiting} registration(s) wait for approval: sent to {phone}")
+        if not admins(session, cluster.id, ("treasurer",)):
+            print("no treasurer yet: members' SAVE and REPAY wait until you name one "
+                  f"(clusterbot facilitator add PHONE --role treasurer --cluster {cluster.code})")
 
 
 def cmd_import_members(args, cli: Cli) -> None:

@@ -8,7 +8,6 @@ cluster's timezone, counts in figures. A refusal names the option and says what 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot import i18n, parse
+from bot import i18n, parse, tables
 from bot.cli.common import CliError
 from bot.handlers.polls import DEFAULT_SCHEDULE, create_checked
 from bot.parse import ParseError
@@ -225,9 +224,7 @@ def _cli_results(args, cli) -> None:
         columns, rows = results_rows(session, item, rnd, members)
         result = store.round_results(session, rnd, members)
     if args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        tables.write_csv(columns, rows, sys.stdout)
         return
     rate = "-" if result.rate is None else f"{100 * result.rate:.0f}%"
     print(f"poll {item.id} {item.title}: round {rnd.number} ({rnd.status}); {result.respondents} of "

@@ -42,12 +42,15 @@ def cmd_serve(args, cli: Cli) -> None:
     app = create_app(cli.settings, cli.db, workers=workers)
     print(f"clusterbot on http://{args.host}:{args.port}"
           + (" (simulator on)" if cli.settings.simulator else ""), file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(cli.settings))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=cli.settings.log_level.lower(),
+                **uvicorn_options(cli.settings))
 
 
 def cmd_web(args, cli: Cli) -> None:
 
-    uvicorn.run(create_app(cli.settings, cli.db), host=args.host, port=args.port, **uvicorn_options(cli.settings))
+    print(f"clusterbot web on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(create_app(cli.settings, cli.db), host=args.host, port=args.port,
+                log_level=cli.settings.log_level.lower(), **uvicorn_options(cli.settings))
 
 
 def cmd_worker(args, cli: Cli) -> None:
@@ -76,8 +79,12 @@ def cmd_chat(args, cli: Cli) -> None:
     print(f"Chatting as {phone}. Type a message, or an empty line / Ctrl-D to leave.", file=sys.stderr)
     last_seen = _last_outbound_id(cli.db)
     glossary = GlossaryIndex()
-    for line in sys.stdin:
-        line = line.rstrip("\n")
+    prompt = "> " if sys.stdin.isatty() else ""  # typed by hand: a prompt; piped in: the replies alone
+    while True:
+        try:
+            line = input(prompt)
+        except EOFError:
+            break
         if not line.strip():
             break
         outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import flow, i18n, router, sms
 from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, refusal_for
 from bot.handlers.registration import JOIN, STATUS_LABELS
+from bot.i18n import N_
 
 # What each role needs most, first; every other command follows in the order of the command table.
 FIRST = {
@@ -95,11 +96,28 @@ def lang(ctx: Ctx) -> None:
     ctx.reply("Your language is now {language}.", language=i18n.LANGUAGE_NAMES[choice])
 
 
+# PROFILE by which of business, sector and location the bot holds: a facilitator added by the CLI, or a
+# member imported from a short list, has none of them, and an empty field must leave no stray punctuation.
+PROFILES = {
+    (True, True, True): N_("{member}, {business} ({sector}), {location}. Status: {status}."),
+    (True, True, False): N_("{member}, {business} ({sector}). Status: {status}."),
+    (True, False, True): N_("{member}, {business}, {location}. Status: {status}."),
+    (True, False, False): N_("{member}, {business}. Status: {status}."),
+    (False, True, True): N_("{member}, {sector}, {location}. Status: {status}."),
+    (False, True, False): N_("{member}, {sector}. Status: {status}."),
+    (False, False, True): N_("{member}, {location}. Status: {status}."),
+    (False, False, False): N_("{member}. Status: {status}."),
+}
+SAMPLES = {"member": "MOSHI-0123 Mwanaisha Abdallah Kilimanjaro"}  # the number and the longest name
+
+
 def profile(ctx: Ctx) -> None:
     m = ctx.member
-    ctx.reply("{number} {name}, {business} ({sector}), {location}. Status: {status}.",
-              number=m.number, name=m.name, business=m.business, sector=m.sector, location=m.location,
-              status=ctx.t(STATUS_LABELS[m.status]))
+    fields = {k: (getattr(m, k) or "").strip() for k in ("name", "business", "sector", "location")}
+    member = " ".join(part for part in (m.number, fields["name"]) if part)
+    ctx.reply(PROFILES[bool(fields["business"]), bool(fields["sector"]), bool(fields["location"])],
+              member=member, business=fields["business"],
+              sector=fields["sector"], location=fields["location"], status=ctx.t(STATUS_LABELS[m.status]))
 
 
 def stop(ctx: Ctx) -> None:

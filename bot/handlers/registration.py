@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot import outbox, parse, router
 from bot.context import ANYONE, FACILITATOR, Command, Ctx
@@ -86,10 +86,30 @@ def _finish(ctx: Ctx, data: dict) -> None:
     ctx.reply("Thank you, {name}! Your number is {number}. A facilitator will approve you soon.",
               name=member.name, number=member.number)
     for admin in store.admins(ctx.session, cluster.id, ("facilitator",)):
-        outbox.notify(ctx.session, admin, "New member {number}: {name}, {business}, {location}. "
-                      "Send APPROVE {number} or REJECT {number}.", in_cluster=cluster,
-                      number=member.number, name=member.name, business=member.business,
-                      location=member.location)
+        _announce(ctx.session, cluster, member, admin)
+
+
+def _announce(session: Session, cluster: Cluster, member: Member, facilitator: Member) -> None:
+    outbox.notify(session, facilitator, "New member {number}: {name}, {business}, {location}. "
+                  "Send APPROVE {number} or REJECT {number}.", in_cluster=cluster,
+                  number=member.number, name=member.name, business=member.business, location=member.location)
+
+
+ANNOUNCED = 5  # a new facilitator hears of at most this many waiting registrations one by one
+
+
+def announce_pending(session: Session, cluster: Cluster, facilitator: Member) -> int:
+    """A facilitator just named hears of the registrations waiting for a decision (members who joined
+    before any facilitator existed were told of nobody): the oldest one by one, then that more wait.
+    Returns how many registrations wait."""
+    waiting = list(session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.status == "pending")
+                                .order_by(Member.id)))
+    for member in waiting[:ANNOUNCED]:
+        _announce(session, cluster, member, facilitator)
+    if len(waiting) > ANNOUNCED:
+        outbox.notify(session, facilitator, "More registrations wait for approval: see the members page of the "
+                      "dashboard.", in_cluster=cluster)
+    return len(waiting)
 
 
 JOIN = Flow(

@@ -54,8 +54,41 @@ def _report(ctx: Ctx, request_fn, noted: str) -> None:
     except SavingsError as exc:
         refuse(ctx, exc)
         return
+    if ctx.member.admin_role != "treasurer" and not admins(ctx.session, ctx.cluster.id, ("treasurer",)):
+        _no_treasurer(ctx, request)
+        return
     ctx.reply(noted, amount=as_money(amount, ctx.currency), id=request.id)
     _tell_confirmers(ctx, request)
+
+
+# A cluster without a treasurer yet: the request waits for one (CONFIRM works once one is named), and the
+# member and the facilitators are told so, instead of a promise that nobody would keep.
+NO_TREASURER = {
+    "deposit": N_("Deposit of {amount} noted as request {id}, but the cluster has no treasurer yet to confirm "
+                  "it. A facilitator was told."),
+    "repayment": N_("Repayment of {amount} noted as request {id}, but the cluster has no treasurer yet to "
+                    "confirm it. A facilitator was told."),
+}
+NO_OFFICER = {
+    "deposit": N_("Deposit of {amount} noted as request {id}, but the cluster has no treasurer yet to confirm "
+                  "it. Please tell your facilitator."),
+    "repayment": N_("Repayment of {amount} noted as request {id}, but the cluster has no treasurer yet to "
+                    "confirm it. Please tell your facilitator."),
+}
+NAME_A_TREASURER = {
+    "deposit": N_("Deposit {id} of {amount} from {number}: no treasurer to confirm it. Name one: "
+                  "clusterbot facilitator add PHONE --role treasurer"),
+    "repayment": N_("Repayment {id} of {amount} from {number}: no treasurer to confirm it. Name one: "
+                    "clusterbot facilitator add PHONE --role treasurer"),
+}
+
+
+def _no_treasurer(ctx: Ctx, request: Request) -> None:
+    amount = as_money(request.amount_minor, request.currency)
+    facilitators = admins(ctx.session, ctx.cluster.id, ("facilitator",))
+    ctx.reply((NO_TREASURER if facilitators else NO_OFFICER)[request.kind], amount=amount, id=request.id)
+    for officer in facilitators:
+        tell(ctx, officer, NAME_A_TREASURER[request.kind], id=request.id, amount=amount, number=ctx.member.number)
 
 
 def _tell_confirmers(ctx: Ctx, request: Request) -> None:
