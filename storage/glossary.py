@@ -520,18 +520,16 @@ def clean_word(word: str) -> str:
 
 def propose(session: Session, cluster: Cluster, member: Member, term_id: int | None, term_text: str,
             word: str, lang: str, now: datetime) -> tuple[GlossaryProposal, GlossaryTerm, int]:
-    """Record a member's local word for a term (a new cluster term when nobody defined it yet).
+    """Record a member's local word for a term the cluster knows (global, or its own).
 
-    Returns the proposal, the term and how many distinct words the term now has in this cluster.
+    A term nobody defined is not created here: members ask for it (request_term) and a facilitator
+    decides whether it enters the glossary. Returns the proposal, the term and how many distinct words
+    the term now has in this cluster.
     """
     word = clean_word(word)
     term = session.get(GlossaryTerm, term_id) if term_id else None
-    if term is None:
-        name = " ".join(term_text.split())
-        if not 2 <= len(name) <= NAME_LIMIT:
-            raise GlossaryError("bad_name", name)
-        term = new_term(session, name, cluster.id, status="proposed", now=now)
-        upsert_entry(session, term, cluster.id, lang, name=name, short="", source="proposal", now=now)
+    if term is None or term.cluster_id not in (None, cluster.id):
+        raise GlossaryError("unknown_term", term_text)
     if open_ballot_for(session, cluster.id, term.id):
         raise GlossaryError("vote_open")
     key = fold_key(word)[:40]
@@ -545,6 +543,18 @@ def propose(session: Session, cluster: Cluster, member: Member, term_id: int | N
     session.flush()
     record(session, "propose", cluster_id=cluster.id, term_id=term.id, actor=member, at=now, word=word)
     return proposal, term, len(proposed_words(session, cluster.id, term.id))
+
+
+def request_term(session: Session, cluster: Cluster, member: Member, term_text: str, word: str,
+                 now: datetime) -> tuple[str, str]:
+    """A member asks for a term the glossary lacks, with their word for it: kept in the history for the
+    facilitators, nothing added to the glossary. Returns the term and the word as cleaned."""
+    word = clean_word(word)
+    name = " ".join(term_text.split())
+    if not 2 <= len(name) <= NAME_LIMIT:
+        raise GlossaryError("bad_name", name)
+    record(session, "request", cluster_id=cluster.id, term_id=None, actor=member, at=now, term=name, word=word)
+    return name, word
 
 
 def proposed_words(session: Session, cluster_id: int, term_id: int) -> list[tuple[str, list[int]]]:
@@ -676,6 +686,34 @@ def adopt(session: Session, ballot: GlossaryBallot, now: datetime) -> GlossaryEn
     entry, _created = upsert_entry(session, term, ballot.cluster_id, ballot.lang, name=ballot.winner,
                                    short=short, long=long, aliases=old_names, source="vote", now=now)
     return entry
+
+
+def adopted_word(session: Session, cluster_id: int | None, term_id: int) -> str:
+    """The word a cluster adopted by vote for a term (its latest adoption), or "" when it adopted none."""
+    if cluster_id is None:
+        return ""
+    return session.exec(select(GlossaryBallot.winner).where(
+        GlossaryBallot.cluster_id == cluster_id, GlossaryBallot.term_id == term_id,
+        GlossaryBallot.status == "adopted").order_by(GlossaryBallot.closed_at.desc(), GlossaryBallot.id.desc())
+    ).first() or ""
+
+
+def own_name(session: Session, entry: GlossaryEntry, word: str) -> str:
+    """The name the entry's language gives the term, beside a word the cluster adopted.
+
+    A vote renames the cluster's entry in the ballot's language (so the word is looked up as a name);
+    that language's own name is then the global entry's, or for a cluster's own term the name it had
+    before the vote (adopt keeps it first among the aliases).
+    """
+    if fold_key(entry.name) != fold_key(word):
+        return entry.name
+    if entry.cluster_id is not None:
+        shipped = session.exec(select(GlossaryEntry.name).where(
+            GlossaryEntry.term_id == entry.term_id, GlossaryEntry.cluster_id == None,  # noqa: E711
+            GlossaryEntry.lang == entry.lang)).first()
+        if shipped:
+            return shipped
+    return next((a for a in entry.alias_list if fold_key(a) != fold_key(word)), entry.name)
 
 
 def due_ballots(session: Session, now: datetime) -> list[int]:

@@ -202,8 +202,8 @@ def test_whole_vote_adopts_the_word_early_by_absolute_majority(phone, cluster, a
     assert told == [f"Vote {ballot}: umoja is now our word for Cluster initiative, with 4 of 4 votes."]
     assert any("is now our word" in m.text for m in outbox(db, phones[1]))
     assert not any("is now our word" in m.text for m in outbox(db, phones[4]))
-    assert phone(phones[5]).last("DEF cluster initiative").startswith("umoja: A lasting")
-    assert phone(phones[5]).last("DEF umoja").startswith("umoja: ")
+    assert phone(phones[5]).last("DEF cluster initiative").startswith("Cluster initiative (here: umoja): A lasting")
+    assert phone(phones[5]).last("DEF umoja").startswith("Cluster initiative (here: umoja): ")
     assert phone("+255712000050").last("DEF cluster initiative").startswith("Cluster initiative: ")
     assert "closed" in phone(phones[4]).last(f"VOTE {ballot} 2")
 
@@ -291,11 +291,20 @@ def test_term_of_the_week_is_sent_once_a_week(phone, cluster, add_member, db, se
 def test_a_cluster_adopts_a_word_for_a_term_nobody_defined(phone, cluster, add_member, db):
     add_member(FAC, admin_role="facilitator")
     phones = _members(add_member, 3)
-    assert "proposed for Mama lishe" in phone(phones[0]).last("PROPOSE Mama lishe = mpishi")
-    assert "I have no definition" in phone(phones[1]).last("DEF mama lishe")  # a proposal is not a definition
+    asked = phone(phones[0]).last("PROPOSE Mama lishe = mpishi")  # no such term: a request, not a term
+    assert asked.startswith("Mama lishe is not in the glossary yet") and "mpishi" in asked
+    assert "DEFSET Mama lishe" in outbox(db, FAC)[-1].text
+    assert "I have no definition" in phone(phones[1]).last("DEF mama lishe")
+    f = phone(FAC)
+    f.last("DEFSET Mama lishe")
+    f.last("A woman who cooks and sells food to workers.")
+    f.last("0")
+    f.last("1")
+    for number in phones:
+        assert "proposed for Mama lishe" in phone(number).last("PROPOSE Mama lishe = mpishi")
     ballot = int(phone(FAC).last("VOTE OPEN mama lishe").split()[1])
     for number in phones:
         phone(number).last("1")
     with session_scope(db) as s:
         assert s.get(GlossaryBallot, ballot).winner == "mpishi"
-    assert phone(phones[1]).last("DEF mpishi").startswith("mpishi has no definition yet")
+    assert phone(phones[1]).last("DEF mpishi").startswith("Mama lishe (here: mpishi): A woman who cooks")

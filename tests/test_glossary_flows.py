@@ -18,6 +18,7 @@ from bot.handlers.glossary import ERRORS, FLOWS, day_name
 from bot.handlers.glossary.editing import weekday_number
 from bot.handlers.glossary.votes import NO_QUORUM
 from storage import glossary as store
+from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
 from storage.glossary import GlossaryBallot, GlossaryEntry, GlossaryHistory, GlossaryVote
 from storage.members import Identity
@@ -308,6 +309,10 @@ def test_the_vote_flow_is_not_offered_over_another_conversation(db, settings, pr
 def test_a_second_proposal_for_a_new_term_joins_the_first(db, settings, cluster, add_member):
     add_member(ASHA)
     add_member(BARAKA)
+    facilitator = add_member(FAC, admin_role="facilitator")
+    with session_scope(db) as s:  # a term only this cluster has: a facilitator added it
+        store.define(s, s.get(Cluster, cluster.id), facilitator, None, "Mama lishe", "sw", "Mpishi wa mtaani.", "",
+                     utcnow())
     assert "(1 word so far)" in say(db, settings, ASHA, "PROPOSE Mama lishe = mpishi")[0]
     assert "(2 words so far)" in say(db, settings, BARAKA, "PROPOSE mama lishe = mama ntilie")[0]
     with session_scope(db) as s:

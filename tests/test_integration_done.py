@@ -59,7 +59,7 @@ def test_issue3_maana_klasta_and_a_local_word_adopted_by_sms(phone, db, crowd):
         p.last("1")
     with session_scope(db) as s:
         assert (s.get(GlossaryBallot, ballot).status, s.get(GlossaryBallot, ballot).winner) == ("adopted", "umoja")
-    assert crowd[5].last("DEF cluster initiative").startswith("umoja: ")
+    assert crowd[5].last("DEF cluster initiative").startswith("Cluster initiative (here: umoja): ")
 
 
 def test_issue4_workshop_created_from_a_phone_answered_reminded_and_attended(phone, db, settings, crowd, cli_run):

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import outbox
+from bot import i18n, outbox
 from bot.config import Settings
-from bot.handlers.glossary import WEEKLY_MESSAGE, announce, term_names
+from bot.handlers.glossary import WEEKLY_MESSAGE, announce, fitted, heading, term_names
 from bot.jobs.job import Job
 from storage import glossary as store
 from storage.glossary import GlossaryBallot
@@ -47,12 +47,14 @@ def run_term_of_week(session: Session, settings: Settings, now: datetime) -> int
             continue
         members = session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.status == "active"))
         for member in members:
-            entry = store.entry_for(session, term_id, cluster.id, member.language)
+            entry, title = heading(session, term_id, cluster.id, member.language)
             if entry is None or not entry.short:
                 continue
+            definition, _rest = fitted(lambda shown, lang=member.language, title=title: i18n.translate(
+                lang, WEEKLY_MESSAGE, term=title, definition=shown), entry.short)
             queued += bool(outbox.notify(session, member, WEEKLY_MESSAGE, kind="broadcast",
-                                         batch=f"glossary-week-{slot}", in_cluster=cluster, term=entry.name,
-                                         definition=entry.short))
+                                         batch=f"glossary-week-{slot}", in_cluster=cluster, term=title,
+                                         definition=definition))
     return queued
 
 

@@ -18,6 +18,8 @@ from bot.handlers.glossary.shared import (
     PICKER,
     QUERY_LIMIT,
     TRANSIENT,
+    fitted,
+    heading,
     name,
     numbered,
     scope,
@@ -64,7 +66,8 @@ def pages(lang: str, text: str) -> list[str]:
 def more_definition(ctx: Ctx) -> None:
     data = ctx.data
     entry = store.entry_for(ctx.session, data["term"], data["scope"], data["lang"])
-    parts = pages(ctx.lang, entry.long) if entry else []
+    rest = f"{data.get('rest', '')} {entry.long}".strip() if entry else ""  # what the first message left out
+    parts = pages(ctx.lang, rest)
     index = data["next"]
     if index >= len(parts):
         ctx.end_flow()
@@ -107,14 +110,20 @@ def lookup(ctx: Ctx, query: str) -> None:
 
 
 def _show(ctx: Ctx, term_id: int, here: int | None) -> None:
-    entry = store.entry_for(ctx.session, term_id, here, ctx.lang)
+    """The definition headed by the term's name and the cluster's adopted word; what does not fit one
+    message waits for MORE."""
+    entry, title = heading(ctx.session, term_id, here, ctx.lang)
     if entry is None or not entry.short:
         ctx.reply("{term} has no definition yet. A facilitator can add one with DEFSET {term}.",
                   term=entry.name if entry else "?")
         return
-    text = f"{entry.name}: {entry.short}"
-    if entry.long and start_more(ctx, PAGER, "page", {"term": term_id, "scope": here, "lang": entry.lang, "next": 0}):
-        text += " " + ctx.t(MORE_HINT)
+    hint = " " + ctx.t(MORE_HINT)
+    tail = hint if entry.long or not sms.fits(f"{title}: {entry.short}") else ""
+    short, rest = fitted(lambda shown: f"{title}: {shown}{tail}", entry.short)
+    text = f"{title}: {short}"
+    data = {"term": term_id, "scope": here, "lang": entry.lang, "next": 0, "rest": rest}
+    if (entry.long or rest) and start_more(ctx, PAGER, "page", data):
+        text += hint
     elif ctx.conversation is not None and ctx.conversation.flow in TRANSIENT:
         ctx.end_flow()
     ctx.say(text)

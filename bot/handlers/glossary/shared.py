@@ -13,15 +13,18 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from bot import flow
+from bot import flow, i18n, sms
 from bot.context import Ctx
 from bot.flow import Flow, StepError
 from bot.i18n import N_
 from storage import glossary as store
-from storage.glossary import GlossaryBallot
+from storage.glossary import GlossaryBallot, GlossaryEntry
 
 QUERY_LIMIT = 60
+TERM_ECHO = 30  # a term as typed, repeated in a reply: the budget's longest term
 MORE_HINT = N_("(MORE)")
+# A word the reader's cluster adopted by vote, beside the name the reader's language gives the term.
+LOCAL_WORD = N_("{term} (here: {word})")
 WEEKLY_MESSAGE = N_("Term of the week: {term}. {definition}")
 # The glossary's pickers and pager: a new lookup may replace them (and a vote may be offered over them).
 PAGER, PICKER, BALLOT = "glossary.more", "glossary.pick", "glossary.vote"
@@ -57,6 +60,32 @@ def name_for(session: Session, term_id: int, cluster_id: int | None, lang: str) 
 def name(ctx: Ctx, term_id: int, cluster_id: int | None) -> str:
     """The term's name as this reader sees it."""
     return name_for(ctx.session, term_id, cluster_id, ctx.lang)
+
+
+def heading(session: Session, term_id: int, cluster_id: int | None, lang: str) -> tuple[GlossaryEntry | None, str]:
+    """The entry a reader sees and the name to head it with: the language's own name, and beside it the
+    word the reader's cluster adopted for the term (in whatever language it was voted), if any."""
+    entry = store.entry_for(session, term_id, cluster_id, lang)
+    if entry is None:
+        return None, "?"
+    word = store.adopted_word(session, cluster_id, term_id)
+    own = store.own_name(session, entry, word) if word else entry.name
+    if not word or store.fold_key(own) == store.fold_key(word):
+        return entry, own
+    return entry, i18n.translate(lang, LOCAL_WORD, term=own, word=word)
+
+
+def fitted(render: Callable[[str], str], text: str) -> tuple[str, str]:
+    """The longest start of `text`, on a word boundary, that `render` fits in one message with "..." after
+    it when cut; and the rest. A definition gives way to the names that head it, not the other way round."""
+    if sms.fits(render(text)):
+        return text, ""
+    words = text.split()
+    for end in range(len(words) - 1, 0, -1):
+        shown = " ".join(words[:end]).rstrip(" ,;:") + "..."
+        if sms.fits(render(shown)):
+            return shown, " ".join(words[end:])
+    return "", text
 
 
 def numbered(names: list[str]) -> str:
@@ -117,6 +146,7 @@ def _ballot_id(_ctx: Ctx, about: About) -> dict:
 # A GlossaryError's code (storage/glossary.py) -> the reply and how to fill its placeholders.
 ERRORS: dict[str, Wording] = {
     "empty": Wording(PROPOSE_USAGE, _nothing),
+    "unknown_term": Wording(PROPOSE_USAGE, _nothing),
     "bad_name": Wording(PROPOSE_USAGE, _nothing),
     "too_long": Wording(N_("Your word is too long: at most {limit} characters. Nothing was saved."),
                         lambda _ctx, _a: {"limit": store.WORD_LIMIT}),

@@ -17,6 +17,7 @@ from bot.flow import Flow, Step, StepError
 from bot.handlers.glossary.shared import (
     BALLOT,
     QUERY_LIMIT,
+    TERM_ECHO,
     TRANSIENT,
     About,
     name,
@@ -69,6 +70,9 @@ def propose(ctx: Ctx) -> None:
         ctx.reply("Which term? Did you mean: {options}? Send PROPOSE with the exact term.", options=names)
         return
     term_id = found.term_id or proposed_term(ctx, term_text)
+    if term_id is None:
+        _request_term(ctx, term_text, word)
+        return
     try:
         _proposal, term, count = store.propose(ctx.session, ctx.cluster, ctx.member, term_id, term_text, word,
                                                ctx.lang, ctx.now)
@@ -84,6 +88,27 @@ def propose(ctx: Ctx) -> None:
             outbox.notify(ctx.session, admin, "New word proposed for {term}: {word}. Send VOTE OPEN {term} to "
                           "start a vote.", in_cluster=ctx.cluster, word=clean,
                           term=name_for(ctx.session, term.id, ctx.cluster.id, admin.language))
+
+
+REQUEST_PASSED = N_("{term} is not in the glossary yet. I passed your request, with your word {word}, to the "
+                    "facilitators.")
+REQUEST_NOTICE = N_("{number} asks for a new term: {term} = {word}. To add it, send DEFSET {term}.")
+
+
+def _request_term(ctx: Ctx, term_text: str, word: str) -> None:
+    """A word for a term the glossary lacks: the facilitators are asked to add the term, the glossary is
+    left as it is (a facilitator adds the term with DEFSET; then members propose and vote)."""
+    try:
+        term, clean = store.request_term(ctx.session, ctx.cluster, ctx.member, term_text, word, ctx.now)
+    except GlossaryError as exc:
+        refuse(ctx, exc.code, About(word=word))
+        return
+    echo = term if len(term) <= TERM_ECHO else term[:TERM_ECHO + 1].rsplit(" ", 1)[0][:TERM_ECHO]
+    for admin in admins(ctx.session, ctx.cluster.id, ("facilitator",)):
+        if admin.id != ctx.member.id:
+            outbox.notify(ctx.session, admin, REQUEST_NOTICE, in_cluster=ctx.cluster, number=ctx.member.number,
+                          term=echo, word=clean)
+    ctx.reply(REQUEST_PASSED, term=echo, word=clean)
 
 
 # --- VOTE: list, show, cast, open, close ----------------------------------------------------------
