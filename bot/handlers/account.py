@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import flow, i18n, router, sms
 from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, refusal_for
 from bot.handlers.registration import JOIN, STATUS_LABELS
+from storage.members import record_start, record_stop
 
 # What each role needs most, first; every other command follows in the order of the command table.
 FIRST = {
@@ -103,18 +104,15 @@ def profile(ctx: Ctx) -> None:
 
 
 def stop(ctx: Ctx) -> None:
-    if ctx.member is not None:
-        ctx.member.opted_out = True
-        ctx.session.add(ctx.member)
+    """Recorded on this address at once, member or not (a STOP mid-registration stays in force)."""
+    record_stop(ctx.session, ctx.identity, ctx.member)
     if ctx.conversation is not None:
         flow.leave(ctx, ctx.table.flows.get(ctx.conversation.flow))  # the flow tidies up what it holds
     ctx.reply("You will get no more broadcasts or reminders. Send START to get them again.")
 
 
 def start(ctx: Ctx) -> None:
-    if ctx.member is not None:
-        ctx.member.opted_out = False
-        ctx.session.add(ctx.member)
+    record_start(ctx.session, ctx.identity, ctx.member)
     if ctx.member is None:
         ctx.reply("Welcome! To register with your cluster send JOIN, or HELP for more.")
         return
