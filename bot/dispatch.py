@@ -26,7 +26,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.logsafe import mask
 from storage.db import claim_writer, is_postgres, session_scope, utcnow
-from storage.members import Identity
+from storage.members import Identity, blocks, stopped_addresses
 from storage.messages import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> list[OutboundMessage]:
     """Take up to `limit` due messages of one channel for this dispatcher, for one lease.
 
-    Messages due to an address that is silenced are failed here instead of sent.
+    Messages due to an address that is silenced are failed here instead of sent, and so are the kinds a
+    STOP blocks to a person who sent STOP after they were queued.
     """
     now = now or utcnow()
     with session_scope(db) as session:
@@ -169,10 +170,13 @@ def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> 
             claim_writer(session)  # no other dispatcher may claim the rows read here
         rows = list(session.exec(stmt))
         silenced = _silenced(session, channel, {row.address for row in rows})
+        stopped = stopped_addresses(session, channel, {row.address for row in rows if blocks(row.kind)})
         claimed = []
         for row in rows:
             if row.address in silenced:
                 row.status, row.last_error = "failed", f"address silenced: {silenced[row.address]}"[:300]
+            elif row.address in stopped and blocks(row.kind):
+                row.status, row.last_error = "failed", "held back: the person sent STOP"
             else:
                 row.next_attempt_at = now + LEASE
                 row.attempts += 1

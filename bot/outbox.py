@@ -11,8 +11,6 @@ from storage.clusters import Cluster
 from storage.members import Identity, Member, contact_identity
 from storage.messages import OutboundMessage
 
-UNSOLICITED = ("broadcast", "invitation", "reminder", "poll", "digest")
-
 
 def render_for_channel(channel: str, text: str) -> tuple[str, int, str]:
     """SMS text is normalised and held to the budget; Telegram gets the text unchanged."""
@@ -43,12 +41,10 @@ def notify(session: Session, member: Member, msgid: str, /, *, kind: str = "noti
            **kwargs) -> OutboundMessage | None:
     """Word a message in the member's own language and queue it to the address they last used.
 
-    Unsolicited kinds (broadcasts, invitations, reminders, polls) are not sent to a member who sent STOP.
-    Returns None when the member cannot be reached.
+    What a STOP blocks (broadcasts, invitations, reminders, polls: storage.members.UNSOLICITED) is not
+    sent to a member who sent it. Returns None when the member cannot be reached.
     """
-    if kind in UNSOLICITED and member.opted_out:
-        return None
-    identity = contact_identity(session, member)
+    identity = contact_identity(session, member, kind)
     if identity is None:
         return None
     cluster = in_cluster

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 import phonenumbers
-from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
+from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, or_, select
 
 from storage import audit
 from storage.clusters import Cluster
@@ -55,8 +55,9 @@ class Identity(SQLModel, table=True):
     address: str = Field(max_length=64)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
     language: str = Field(default="", max_length=5)
-    opted_out: bool = False
+    opted_out: bool = False  # the provider cannot deliver here (carrier opt-out, blocked bot); writing lifts it
     opt_out_reason: str = Field(default="", max_length=120)
+    stopped: bool = False  # the person sent STOP from here; only START lifts it (see UNSOLICITED)
     last_seen_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -127,8 +128,7 @@ def create_member(session: Session, cluster: Cluster, *, phone: str = "", status
         identity = get_or_create_identity(session, "sms", phone)
         if identity.member_id not in (None, member.id):
             raise MemberError("phone_taken", phone)
-        identity.member_id = member.id
-        session.add(identity)
+        attach_identity(session, identity, member)
     return member
 
 
@@ -179,23 +179,92 @@ def admins(session: Session, cluster_id: int, roles: tuple[str, ...] = ("facilit
                                                   Member.status == "active")))
 
 
-def contact_identity(session: Session, member: Member) -> Identity | None:
-    """The address a member last wrote from and that still accepts messages."""
-    return session.exec(select(Identity).where(Identity.member_id == member.id,
-                                               Identity.opted_out == False)  # noqa: E712
+# What STOP blocks: every message the person did not ask for and that is not about their own business.
+# Replies to their own message, and notices about it (a deposit confirmed, a registration decided, a
+# purchase they pledged to, a login code), still go: carriers require that marketing-like sends stop,
+# and a person who wrote STOP still needs to hear what happened to their money.
+UNSOLICITED = ("broadcast", "invitation", "reminder", "poll", "digest")
+
+
+def blocks(kind: str) -> bool:
+    """Whether a STOP holds back messages of this kind."""
+    return kind in UNSOLICITED
+
+
+def record_stop(session: Session, identity: Identity, member: Member | None) -> None:
+    """STOP from this address: recorded on it at once, member or not, and on the member it belongs to."""
+    identity.stopped = True
+    session.add(identity)
+    if member is not None:
+        member.opted_out = True
+        session.add(member)
+
+
+def record_start(session: Session, identity: Identity, member: Member | None) -> None:
+    """START lifts a STOP from this address and from every address of the member."""
+    identity.stopped = False
+    session.add(identity)
+    if member is None:
+        return
+    member.opted_out = False
+    session.add(member)
+    for other in session.exec(select(Identity).where(Identity.member_id == member.id,
+                                                     Identity.stopped == True)):  # noqa: E712
+        other.stopped = False
+        session.add(other)
+
+
+def attach_identity(session: Session, identity: Identity, member: Member) -> None:
+    """Make an address the member's: a STOP sent from it before (while registering) stays in force."""
+    identity.member_id = member.id
+    session.add(identity)
+    if identity.stopped and not member.opted_out:
+        member.opted_out = True
+        session.add(member)
+
+
+def _reachable(kind: str):
+    """The conditions on an identity a message of `kind` needs: deliverable, and not STOPped when a STOP
+    blocks the kind."""
+    conditions = [Identity.opted_out == False]  # noqa: E712
+    if blocks(kind):
+        conditions.append(Identity.stopped == False)  # noqa: E712
+    return conditions
+
+
+def contact_identity(session: Session, member: Member, kind: str = "notice") -> Identity | None:
+    """The address a member last wrote from that accepts a message of `kind`; None when STOP blocks it.
+
+    The one rule of who is skipped: outbox.notify, broadcasts, poll rounds and the dispatcher ask here.
+    """
+    if blocks(kind) and member.opted_out:
+        return None
+    return session.exec(select(Identity).where(Identity.member_id == member.id, *_reachable(kind))
                         .order_by(Identity.last_seen_at.desc(), Identity.id.desc())).first()
 
 
-def contact_identities(session: Session, member_ids: list[int]) -> dict[int, Identity]:
+def contact_identities(session: Session, members: list[Member], kind: str = "notice") -> dict[int, Identity]:
     """contact_identity for many members in one query: a broadcast to thousands needs no query each."""
+    member_ids = [m.id for m in members if not (blocks(kind) and m.opted_out)]
     found: dict[int, Identity] = {}
     for start in range(0, len(member_ids), 900):  # stay under SQLite's bound-parameter limit
         rows = session.exec(select(Identity).where(Identity.member_id.in_(member_ids[start:start + 900]),
-                                                   Identity.opted_out == False)  # noqa: E712
+                                                   *_reachable(kind))
                             .order_by(Identity.member_id, Identity.last_seen_at.desc(), Identity.id.desc()))
         for identity in rows:
             found.setdefault(identity.member_id, identity)
     return found
+
+
+def stopped_addresses(session: Session, channel: str, addresses: set[str]) -> set[str]:
+    """Which of these addresses sent STOP, or belong to a member who did (and no START since): the
+    dispatcher holds back what STOP blocks even when it was queued before the STOP."""
+    if not addresses:
+        return set()
+    found = session.exec(select(Identity.address).outerjoin(Member, Member.id == Identity.member_id)
+                         .where(Identity.channel == channel, Identity.address.in_(addresses),
+                                or_(Identity.stopped == True, Member.opted_out == True)))  # noqa: E712
+    return set(found)
 
 
 def set_admin(session: Session, cluster: Cluster, phone: str, role: str, actor: str = "cli") -> Member:

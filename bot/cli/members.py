@@ -6,9 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from bot import tables
+from bot import parse, tables
 from bot.cli.common import Cli, CliError
 from bot.handlers.registration import announce_pending
+from bot.parse import ParseError
 from storage.db import session_scope
 from storage.members import MemberError, admins, find_member, import_rows, normalise_phone, set_admin
 from storage.privacy import export_member, forget_member
@@ -17,9 +18,10 @@ from storage.privacy import export_member, forget_member
 def cmd_facilitator_add(args, cli: Cli) -> None:
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
-        phone = normalise_phone(args.phone, cluster.region)
+        written = " ".join(args.phone)  # 0712 000 006 unquoted is one phone number
+        phone = normalise_phone(written, cluster.region)
         if phone is None:
-            raise CliError(f"{args.phone} is not a valid phone number")
+            raise CliError(f"{written} is not a valid phone number")
         before = find_member(session, cluster, phone)
         was = before.admin_role if before is not None and before.status == "active" else None
         try:
@@ -53,10 +55,15 @@ def cmd_import_members(args, cli: Cli) -> None:
 
 
 def _find_member(session, cli: Cli, args):
+    """The member all the words name (`member export 0712 000 006`), read by parse.member_ref."""
     cluster = cli.cluster(session, args.cluster)
-    member = find_member(session, cluster, args.member)
+    written = " ".join(args.member)
+    try:
+        member = find_member(session, cluster, parse.member_ref(written, cluster.region).key)
+    except ParseError:
+        member = None
     if member is None:
-        raise CliError(f"no member {args.member} in {cluster.name}")
+        raise CliError(f"no member {written} in {cluster.name}")
     return member
 
 
@@ -81,7 +88,7 @@ def register_cli(sub) -> None:
     fac = sub.add_parser("facilitator", help="facilitators and treasurers").add_subparsers(dest="action",
                                                                                             required=True)
     p = fac.add_parser("add")
-    p.add_argument("phone")
+    p.add_argument("phone", nargs="+", help="phone number (0712 000 006 may be written with spaces)")
     p.add_argument("--cluster")
     p.add_argument("--role", choices=["facilitator", "treasurer"], default="facilitator")
     p.set_defaults(func=cmd_facilitator_add)
@@ -94,11 +101,11 @@ def register_cli(sub) -> None:
 
     member = sub.add_parser("member", help="one member's data").add_subparsers(dest="action", required=True)
     p = member.add_parser("export", help="everything held about one member, as JSON")
-    p.add_argument("member", help="phone or member number")
+    p.add_argument("member", nargs="+", help="phone or member number")
     p.add_argument("--cluster")
     p.set_defaults(func=cmd_member_export)
     p = member.add_parser("forget", help="erase a member's personal data, keeping amounts anonymously")
-    p.add_argument("member", help="phone or member number")
+    p.add_argument("member", nargs="+", help="phone or member number")
     p.add_argument("--cluster")
     p.add_argument("--yes", action="store_true")
     p.set_defaults(func=cmd_member_forget)

@@ -40,7 +40,7 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=cli_rules)
     p = actions.add_parser("committee", help="loan committee members")
     p.add_argument("op", choices=["add", "remove", "list"])
-    p.add_argument("member", nargs="?", help="member number or phone")
+    p.add_argument("member", nargs="*", help="member number or phone (0712 000 006 may have spaces)")
     p.add_argument("--cluster")
     p.set_defaults(func=cli_committee)
 
@@ -145,12 +145,13 @@ def cli_committee(args, cli) -> None:
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
         if args.op != "list":
+            written = " ".join(args.member)  # every word after the op: 0712 000 006 is one phone
             try:
-                member = find_member(session, cluster, parse.member_ref(args.member, cluster.region).key)
+                member = find_member(session, cluster, parse.member_ref(written, cluster.region).key)
             except ParseError:
                 member = None
             if member is None:
-                raise CliError(f"no member {args.member} in {cluster.code}")
+                raise CliError(f"no member {written} in {cluster.code}")
             store.set_committee(session, cluster, member, args.op == "add")
         members = store.committee(session, cluster)
         k = store.rules_for(session, cluster).committee_k

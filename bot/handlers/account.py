@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from bot import flow, i18n, router, sms
-from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, refusal_for
+from bot import flow, i18n, parse, router, sms
+from bot.context import ADMIN, ANYONE, FACILITATOR, MEMBER, TREASURER, Command, Ctx, Flow, refusal_for
+from bot.handlers.glossary import MORE_HINT, start_more
+from bot.handlers.glossary.shared import replaceable
 from bot.handlers.registration import JOIN, STATUS_LABELS
 from bot.i18n import N_
+from storage.members import record_start, record_stop
 
 # What each role needs most, first; every other command follows in the order of the command table.
 FIRST = {
@@ -19,6 +22,7 @@ STRANGER_FIRST = ("JOIN", "DEF", "LANG")
 ADMIN_WORDS = frozenset({"admin", "msimamizi", "gestion", "አስተዳዳሪ"})
 TOPIC_WORDS = {"glossary": "DEF", "events": "EVENTS", "purchases": "BUY", "savings": "SAVE", "polls": "POLL"}
 HIDDEN = frozenset({"HELP", "LINK", "STOP", "START"})
+HELP_FLOW = "account.help"  # HELP's pages, turned with MORE
 
 
 def _usable(ctx: Ctx, name: str) -> bool:
@@ -58,24 +62,65 @@ def _topic(ctx: Ctx, word: str) -> list[str] | None:
 
 
 def help_(ctx: Ctx) -> None:
-    """The commands this person may use now, as many as fit one segment, most useful first. When some do
-    not fit, the last item is `HELP <command>`, which lists the rest of that command's domain."""
-    topic = _topic(ctx, router.split_first(ctx.args)[0]) if ctx.args else None
+    """The commands this person may use now, most useful first, in pages of one segment each: a page that
+    is not the last ends with (MORE), or with (HELP 2) while another conversation is open and MORE would
+    answer it. `HELP ADMIN`, `HELP SAVE`... page through one topic the same way; `HELP 2` names a page."""
+    words = parse.words(ctx.args)
+    page = int(words.pop()) if words and words[-1].isdigit() and 0 < int(words[-1]) < 100 else 1
+    topic = _topic(ctx, words[0]) if words else None
     names = topic or _general(ctx)
-    words = [router.keyword(name, ctx.lang) for name in names]
-    text = ctx.t("You can send: {commands}", commands="")
-    shown = _fill(text, words)
-    if len(shown) < len(words) and topic is None:
-        hint = f"{router.keyword('HELP', ctx.lang)} {words[len(shown)]}"
-        shown = _fill(text, words, tail=hint) + [hint]
-    ctx.say(text + ", ".join(shown))
+    label = [router.keyword("HELP", ctx.lang), *([words[0].upper()] if topic else [])]
+    pages = _pages(ctx, [router.keyword(name, ctx.lang) for name in names], label, replaceable(ctx))
+    index = min(page, len(pages)) - 1
+    if index + 1 < len(pages):
+        start_more(ctx, HELP_FLOW, "page", {"pages": pages, "next": index + 1})
+    elif ctx.conversation is not None and ctx.conversation.flow == HELP_FLOW:
+        ctx.end_flow()
+    ctx.say(pages[index])
+
+
+def more_help(ctx: Ctx) -> None:
+    """MORE while HELP's pages are open: the next page, the last one closing the pager."""
+    data = ctx.data
+    index = data["next"]
+    if index + 1 < len(data["pages"]):
+        ctx.set_step("page", {**data, "next": index + 1})
+    else:
+        ctx.end_flow()
+    ctx.say(data["pages"][index])
+
+
+def help_step(ctx: Ctx) -> None:
+    """Words that are no command while HELP's pages are open: close them and answer as without them."""
+    ctx.end_flow()
+    if ctx.member is None:
+        ctx.reply("Welcome! To register with your cluster send JOIN, or HELP for more.")
+    else:
+        ctx.reply("Sorry, I did not understand that. Send HELP to see what you can send.")
+
+
+def _pages(ctx: Ctx, words: list[str], label: list[str], more: bool) -> list[str]:
+    """Every word, in order, on as many pages as it takes; each page one segment, the prefix and (when
+    another page follows) the hint included, so no page ends in a fragment and none is left out."""
+    prefix = ctx.t("You can send: {commands}", commands="")
+    pages: list[str] = []
+    rest = list(words)
+    while rest:
+        hint = ctx.t(MORE_HINT) if more else "(" + " ".join([*label, str(len(pages) + 2)]) + ")"
+        shown = _fill(prefix, rest)
+        if len(shown) < len(rest):
+            shown = _fill(prefix, rest, tail=" " + hint) or rest[:1]
+        text = prefix + ", ".join(shown)
+        rest = rest[len(shown):]
+        pages.append(f"{text} {hint}" if rest else text)
+    return pages or [prefix.rstrip(" :፦")]
 
 
 def _fill(prefix: str, words: list[str], tail: str = "") -> list[str]:
     """As many words as fit one SMS after the prefix (and before the tail, when there is one)."""
     shown: list[str] = []
     for word in words:
-        candidate = prefix + ", ".join([*shown, word, *([tail] if tail else [])])
+        candidate = prefix + ", ".join([*shown, word]) + tail
         if not sms.fits(candidate) or len(candidate) > 160:
             break
         shown.append(word)
@@ -121,18 +166,15 @@ def profile(ctx: Ctx) -> None:
 
 
 def stop(ctx: Ctx) -> None:
-    if ctx.member is not None:
-        ctx.member.opted_out = True
-        ctx.session.add(ctx.member)
+    """Recorded on this address at once, member or not (a STOP mid-registration stays in force)."""
+    record_stop(ctx.session, ctx.identity, ctx.member)
     if ctx.conversation is not None:
         flow.leave(ctx, ctx.table.flows.get(ctx.conversation.flow))  # the flow tidies up what it holds
     ctx.reply("You will get no more broadcasts or reminders. Send START to get them again.")
 
 
 def start(ctx: Ctx) -> None:
-    if ctx.member is not None:
-        ctx.member.opted_out = False
-        ctx.session.add(ctx.member)
+    record_start(ctx.session, ctx.identity, ctx.member)
     if ctx.member is None:
         ctx.reply("Welcome! To register with your cluster send JOIN, or HELP for more.")
         return
@@ -146,3 +188,5 @@ COMMANDS = [
     Command("STOP", stop, access=ANYONE, help=False),
     Command("START", start, access=ANYONE, help=False),
 ]
+FLOWS = {HELP_FLOW: Flow(help_step)}
+MORE = {HELP_FLOW: more_help}

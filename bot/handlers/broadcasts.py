@@ -99,9 +99,9 @@ def plan(session: Session, cluster: Cluster, segment: Segment, text: str) -> Pla
     reached: list[tuple[Member, Identity]] = []
     skipped = 0
     members = select_members(session, cluster, segment)
-    addresses = contact_identities(session, [m.id for m in members if not m.opted_out])
+    addresses = contact_identities(session, members, kind="broadcast")
     for member in members:
-        identity = None if member.opted_out else addresses.get(member.id)
+        identity = addresses.get(member.id)
         if identity is None:
             skipped += 1
         else:

@@ -79,7 +79,7 @@ def _finish(ctx: Ctx, data: dict) -> None:
     phone = ctx.identity.address if ctx.identity.channel == "sms" else ""
     fields = {k: data[k] for k in ("name", "business", "sector", "location", "gender", "role")}
     member = store.create_member(ctx.session, cluster, phone=phone, language=data["language"], **fields)
-    ctx.identity.member_id = member.id
+    store.attach_identity(ctx.session, ctx.identity, member)
     ctx.identity.language = data["language"]
     ctx.session.add(ctx.identity)
     ctx.member, ctx.cluster, ctx.lang = member, cluster, data["language"]
@@ -186,7 +186,7 @@ def link(ctx: Ctx) -> None:
     if ctx.identity.member_id not in (None, owner.id):
         ctx.reply("This chat already belongs to another member. Ask your facilitator for help.")
         return
-    ctx.identity.member_id = owner.id
+    store.attach_identity(ctx.session, ctx.identity, owner)
     ctx.identity.language = owner.language
     ctx.session.add(ctx.identity)
     ctx.end_flow()  # a JOIN begun before sharing the contact is no longer needed

@@ -72,8 +72,8 @@ def _in_batches(db: Engine, due: Due, job: str, act: Callable[[Session, PollReci
 
 def _deliver(session: Session, member: Member, cluster: Cluster, rnd: PollRound, text: str,
              buttons: list[tuple[str, str]] | None = None) -> int:
-    identity = contact_identity(session, member)
-    if identity is None or member.opted_out:
+    identity = contact_identity(session, member, kind="poll")
+    if identity is None:
         return 0
     outbox.queue(session, identity, text, kind="poll", buttons=buttons, member_id=member.id,
                  cluster_id=cluster.id, batch=f"poll-{rnd.poll_id}-{rnd.number}")
@@ -86,8 +86,8 @@ def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> i
     member = session.get(Member, recipient.member_id)
     poll_row = session.get(Poll, rnd.poll_id)
     cluster = session.get(Cluster, poll_row.cluster_id)
-    identity = contact_identity(session, member)
-    if identity is None or member.opted_out or member.status != "active":
+    identity = contact_identity(session, member, kind="poll")
+    if identity is None or member.status != "active":
         return 0
     items = store.questions(session, poll_row)
     title = poll_row.title_in(member.language)
