@@ -3,6 +3,8 @@ treasurer pays it out (PAYOUT). Repayments come in through REPAY (members.py).""
 
 from __future__ import annotations
 
+import re
+
 from bot import parse
 from bot.context import Ctx
 from bot.handlers.savings.common import (
@@ -34,6 +36,7 @@ TO_DECIDE = NP_(
     "Loan {id} asked by {number} {name}: {amount} for {count} month. Send LOANYES {id} or LOANNO {id}.",
     "Loan {id} asked by {number} {name}: {amount} for {count} months. Send LOANYES {id} or LOANNO {id}.",
 )
+FIGURE = re.compile(r"[0-9]", re.ASCII)
 APPROVED = N_("Loan {id} to {number} is approved. Send PAYOUT {id} when the money is handed over.")
 
 
@@ -42,8 +45,8 @@ def loan(ctx: Ctx) -> None:
     try:
         amount, months = parse.amount_and_months(ctx.args, ctx.currency, ceiling_minor=ceiling(ctx))
     except ParseError as exc:
-        if exc.kind == "months" or exc.code == "empty":
-            usage(ctx, LOAN_USAGE)
+        if exc.kind == "months" or exc.code == "empty" or exc.code == "invalid" and FIGURE.search(ctx.args or ""):
+            usage(ctx, LOAN_USAGE)  # the figures are there but the words around them are not a loan's
         else:
             refuse(ctx, exc)
         return
