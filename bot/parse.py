@@ -380,23 +380,33 @@ def months(text: str | None) -> int:
 
 def amount_and_months(text: str | None, currency: str, *, ceiling_minor: int | None = None) -> tuple[int, int]:
     """A loan's amount and its months, in the orders people use: 100000 6, 100000 miezi 6, 100 000 mois 6,
-    100000 for 6 months, 6 months 100000. The months are the last figures (or the first, beside a month
-    word), so `100 000 6` is 100000 over 6 months. Amount codes as `amount`; months missing or not a
-    count: "invalid" of kind months."""
+    100000 for 6 months, 6 months 100000, miezi 6 TSh 500. The months are the last figures (so `100 000 6` is
+    100000 over 6 months), or the figures beside a month word that opens the text when the last figures
+    are not the months (`miezi 6 TSh 500`: TSh 500 over 6 months). Amount codes as `amount`; months missing
+    or not a count: "invalid" of kind months."""
     tokens = _split_glued(words(text))
     while tokens and fold(tokens[-1]) in MONTH_WORDS:
         tokens.pop()
     count = re.compile(r"[0-9]{1,3}", re.ASCII)
-    if len(tokens) >= 3 and not count.fullmatch(tokens[-1]) and (
-            fold(tokens[1]) in MONTH_WORDS and count.fullmatch(tokens[0])
-            or fold(tokens[0]) in MONTH_WORDS and count.fullmatch(tokens[1])):
-        return amount(" ".join(tokens[2:]), currency, ceiling_minor=ceiling_minor), months(" ".join(tokens[:2]))
+    months_first = len(tokens) >= 3 and (fold(tokens[1]) in MONTH_WORDS and count.fullmatch(tokens[0])
+                                         or fold(tokens[0]) in MONTH_WORDS and count.fullmatch(tokens[1]))
+    if months_first and not count.fullmatch(tokens[-1]):
+        return _months_first(tokens, currency, ceiling_minor)
     if len(tokens) < 2:
         raise ParseError("invalid", "months") if tokens else ParseError("empty", "amount")
     rest = tokens[:-1]
     while rest and fold(rest[-1]) in MONTH_WORDS | _FILLERS:
         rest.pop()
-    return amount(" ".join(rest), currency, ceiling_minor=ceiling_minor), months(tokens[-1])
+    try:
+        return amount(" ".join(rest), currency, ceiling_minor=ceiling_minor), months(tokens[-1])
+    except ParseError:
+        if not months_first:
+            raise
+        return _months_first(tokens, currency, ceiling_minor)  # miezi 6 TSh 500: the figures after the word
+
+
+def _months_first(tokens: list[str], currency: str, ceiling_minor: int | None) -> tuple[int, int]:
+    return amount(" ".join(tokens[2:]), currency, ceiling_minor=ceiling_minor), months(" ".join(tokens[:2]))
 
 
 def _split_glued(tokens: list[str]) -> list[str]:

@@ -408,7 +408,11 @@ NOT_REVERSIBLE = ("reversal", "loan_disbursement")
 def reverse_entry(
     session: Session, cluster: Cluster, entry_id: int, actor: Member, now: datetime, reason: str = ""
 ) -> Entry:
-    """A correction: the opposite amount, same account and book, pointing at the entry it undoes."""
+    """A correction: the opposite amount, same account and book, pointing at the entry it undoes.
+
+    A correction never takes savings below zero (a deposit whose money was withdrawn since): refused
+    ("negative"), so the treasurer records what the member pays back first and reverses after.
+    """
     entry = session.get(Entry, entry_id)
     _in_cluster(entry, cluster, "no_entry", entry_id)
     if entry.kind in NOT_REVERSIBLE or (entry.kind == "interest" and entry.loan_id is not None):
@@ -417,6 +421,9 @@ def reverse_entry(
         raise SavingsError("already_reversed", id=entry_id)
     account = _locked_account(session, entry.account_id)
     loan = lock_row(session, Loan, entry.loan_id) if entry.loan_id else None
+    if loan is None and entry.amount_minor > 0 and account.balance_minor - entry.amount_minor < 0:
+        owner = session.get(Member, account.member_id)
+        raise SavingsError("negative", id=entry_id, balance=account.balance_minor, number=owner.number)
     return _post(
         session,
         account,
@@ -797,19 +804,30 @@ def position(session: Session, loan: Loan, today: date) -> Position:
 
 
 def statement(
-    session: Session, account: Account, page: int = 1, per_page: int = 5
+    session: Session, account: Account, page: int = 1, per_page: int = 5, loan: Loan | None = None
 ) -> tuple[list[Entry], bool]:
-    """A page of the member's entries, newest first, and whether older ones remain."""
+    """A page of one book's entries, newest first, and whether older ones remain: the savings book, or
+    with `loan` that loan's book (never the two mixed, so a loan paid out never reads as savings)."""
+    book = col(Entry.loan_id).is_(None) if loan is None else Entry.loan_id == loan.id
     rows = list(
         session.exec(
             select(Entry)
-            .where(Entry.account_id == account.id)
+            .where(Entry.account_id == account.id, book)
             .order_by(Entry.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page + 1)
         )
     )
     return rows[:per_page], len(rows) > per_page
+
+
+def latest_loan(session: Session, account: Account) -> Loan | None:
+    """The member's loan whose book STMT shows: the last one paid out (being repaid, or repaid)."""
+    return session.exec(
+        select(Loan)
+        .where(Loan.account_id == account.id, col(Loan.status).in_(("disbursed", "repaid")))
+        .order_by(Loan.id.desc())
+    ).first()
 
 
 @dataclass(frozen=True)
@@ -971,6 +989,16 @@ def post_dividends(
 
 
 # ---------------------------------------------------------------- reconciliation
+
+
+def negative_balances(session: Session, cluster: Cluster | None = None) -> list[tuple[Account, Member]]:
+    """Accounts whose savings are below zero (a fine larger than the savings, or a ledger repaired by
+    hand): money the SACCOS paid out and no longer holds, for the treasurer to settle."""
+    query = select(Account, Member).join(Member, Member.id == Account.member_id).where(Account.balance_minor < 0)
+    if cluster is not None:
+        query = query.where(Account.cluster_id == cluster.id)
+    return [tuple(row) for row in session.exec(query.order_by(Account.id))]
+
 
 
 def check(session: Session, cluster: Cluster | None = None) -> list[str]:

@@ -109,7 +109,7 @@ def test_issue5_forty_pledges_a_deadline_that_closes_itself_and_who_paid(phone, 
 
 def test_issue6_a_saccos_month_and_the_check_passes(phone, db, crowd, cli_run):
     t = phone(TREASURER)
-    assert "ombi 1" in crowd[0].last("AKIBA 50,000 QK12AB")  # a Swahili member, a Swahili keyword
+    assert "Amana ya TSh 50,000" in crowd[0].last("AKIBA 50,000 QK12AB")  # a Swahili member, a Swahili keyword
     assert "TSh50,000" in t.last("CONFIRM 1")
     assert "TSh80,000" in t.last("DEP MOSHI-003 30000 CASH1")
     crowd[0].last("MKOPO 200000 4")

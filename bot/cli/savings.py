@@ -16,7 +16,7 @@ from storage.savings import SavingsError
 def register_cli(subparsers) -> None:
     sav = subparsers.add_parser("savings", help="SACCOS: check the ledger, dividends, rules, committee")
     actions = sav.add_subparsers(dest="action", required=True)
-    p = actions.add_parser("check", help="verify every ledger invariant; exit 1 on any mismatch")
+    p = actions.add_parser("check", help="verify every ledger invariant and flag negative savings; exit 1 on any")
     p.add_argument("--cluster")
     p.set_defaults(func=cli_check)
     p = actions.add_parser("dividend", help="preview (or --post) the year's dividend on savings")
@@ -62,6 +62,9 @@ def cli_check(args, cli) -> None:
     with session_scope(cli.db) as session:
         clusters = [cli.cluster(session, args.cluster)] if args.cluster else all_clusters(session)
         problems = [f"{c.code}: {p}" for c in clusters for p in store.check(session, c)]
+        problems += [f"{c.code}: account {account.id} of {member.number}: savings {account.balance_minor} "
+                     f"{account.currency} (minor units) is negative"
+                     for c in clusters for account, member in store.negative_balances(session, c)]
     if problems:
         print("\n".join(problems))
         print(f"savings check FAILED: {len(problems)} problems")

@@ -118,6 +118,9 @@ ERRORS: dict[str, Refusal] = {
     "voted": Refusal(N_("You already voted on loan {id}."), ID),
     "not_approved": Refusal(N_("Loan {id} is {state}; only an approved loan can be paid out."),
                             {**ID, "state": ("status", LOAN_STATE, None)}),
+    "negative": Refusal(N_("Entry {id} cannot be reversed: {number} has only {balance} in savings. Record what "
+                           "they pay back with DEP first."),
+                        {**ID, "number": ("number", PLAIN, None), "balance": ("balance", MONEY, None)}),
     "no_entry": Refusal(N_("There is no entry {id} in your cluster."), ID),
     "already_reversed": Refusal(N_("Entry {id} is already reversed."), ID),
     "not_reversible": Refusal(

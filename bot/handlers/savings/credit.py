@@ -3,6 +3,8 @@ treasurer pays it out (PAYOUT). Repayments come in through REPAY (members.py).""
 
 from __future__ import annotations
 
+import re
+
 from bot import parse
 from bot.context import Ctx
 from bot.handlers.savings.common import (
@@ -34,6 +36,7 @@ TO_DECIDE = NP_(
     "Loan {id} asked by {number} {name}: {amount} for {count} month. Send LOANYES {id} or LOANNO {id}.",
     "Loan {id} asked by {number} {name}: {amount} for {count} months. Send LOANYES {id} or LOANNO {id}.",
 )
+FIGURE = re.compile(r"[0-9]", re.ASCII)
 APPROVED = N_("Loan {id} to {number} is approved. Send PAYOUT {id} when the money is handed over.")
 
 
@@ -42,8 +45,8 @@ def loan(ctx: Ctx) -> None:
     try:
         amount, months = parse.amount_and_months(ctx.args, ctx.currency, ceiling_minor=ceiling(ctx))
     except ParseError as exc:
-        if exc.kind == "months" or exc.code == "empty":
-            usage(ctx, LOAN_USAGE)
+        if exc.kind == "months" or exc.code == "empty" or exc.code == "invalid" and _two_figures(ctx.args):
+            usage(ctx, LOAN_USAGE)  # an amount and months in figures, but words around them no loan has
         else:
             refuse(ctx, exc)
         return
@@ -73,6 +76,11 @@ def loan(ctx: Ctx) -> None:
         if decider.id != ctx.member.id:
             tell(ctx, decider, TO_DECIDE, id=request.id, number=ctx.member.number, name=ctx.member.name[:30],
                  amount=as_money(amount, ctx.currency), count=request.term_months)
+
+
+def _two_figures(text: str) -> bool:
+    """Whether figures stand in two places (an amount and the months), so the words are what went wrong."""
+    return sum(1 for word in parse.words(text) if FIGURE.search(word)) >= 2
 
 
 def loan_yes(ctx: Ctx) -> None:

@@ -34,21 +34,21 @@ def confirm(ctx: Ctx) -> None:
     found = on_record(ctx, REQUEST_USAGE, store.confirm_request)
     if found is None:
         return
-    request, _entry = found[2]
+    request, entry = found[2]
     owner = ctx.session.get(Member, request.member_id)
     amount = as_money(request.amount_minor, request.currency)
     if request.kind == "deposit":
         account = ctx.session.get(store.Account, request.account_id)
         new_balance = as_money(account.balance_minor, account.currency)
-        ctx.reply("Request {id} confirmed: {amount} saved by {number}. Their savings: {balance}.",
-                  id=request.id, amount=amount, number=owner.number, balance=new_balance)
+        ctx.reply(N_("Request {id} confirmed as entry {entry}: {amount} saved by {number}. Their savings: {balance}."),
+                  id=request.id, entry=entry.id, amount=amount, number=owner.number, balance=new_balance)
         tell(ctx, owner, N_("Your deposit of {amount} is confirmed. Your savings: {balance}."),
              amount=amount, balance=new_balance)
         return
     loan = ctx.session.get(Loan, request.loan_id)
     owed = as_money(loan.outstanding_minor, loan.currency)
-    ctx.reply("Request {id} confirmed: {amount} repaid by {number}. Loan still owed: {owed}.",
-              id=request.id, amount=amount, number=owner.number, owed=owed)
+    ctx.reply(N_("Request {id} confirmed as entry {entry}: {amount} repaid by {number}. Loan still owed: {owed}."),
+              id=request.id, entry=entry.id, amount=amount, number=owner.number, owed=owed)
     repaid = (N_("Your repayment of {amount} is confirmed. Loan {id} is fully repaid. Thank you!")
               if loan.status == "repaid" else N_("Your repayment of {amount} is confirmed. Loan still owed: {owed}."))
     tell(ctx, owner, repaid, amount=amount, id=loan.id, owed=owed)
@@ -62,9 +62,13 @@ def decline(ctx: Ctx) -> None:
     owner = ctx.session.get(Member, request.member_id)
     ctx.reply("Request {id} declined; nothing posted. {number} was told.", id=request.id, number=owner.number)
     account = ctx.session.get(store.Account, request.account_id)
-    declined = (N_("Your request {id} of {amount} was declined: {reason}. Savings: {balance}.") if reason
-                else N_("Your request {id} of {amount} was declined. Please ask the treasurer. Savings: {balance}."))
-    tell(ctx, owner, declined, id=request.id, amount=as_money(request.amount_minor, request.currency),
+    if reason:
+        declined = N_("Your payment of {amount}, ref {ref}, was declined: {reason}. Savings: {balance}.")
+    elif owner.admin_role == "treasurer":  # a facilitator decided the treasurer's own
+        declined = N_("Your payment of {amount}, ref {ref}, was declined. Please ask a facilitator. Savings: {balance}.")
+    else:
+        declined = N_("Your payment of {amount}, ref {ref}, was declined. Please ask the treasurer. Savings: {balance}.")
+    tell(ctx, owner, declined, amount=as_money(request.amount_minor, request.currency), ref=request.reference or "-",
          balance=as_money(account.balance_minor, account.currency), reason=reason)
 
 
