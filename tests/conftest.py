@@ -9,7 +9,7 @@ import shutil
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import make_url, text
@@ -17,13 +17,13 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from bot import cli
+from bot import cli, sms
 from bot.app import create_app
 from bot.config import Settings
 from bot.engine import Inbound, receive
 from storage.clusters import Cluster, create_cluster
-from storage.db import make_engine, migrate, session_scope
-from storage.members import Member, create_member
+from storage.db import make_engine, migrate, session_scope, utcnow
+from storage.members import Identity, Member, create_member
 from storage.messages import OutboundMessage
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -229,3 +229,24 @@ def cli_run(settings, monkeypatch, capsysbinary):
         return code, out.decode(), err.decode()
 
     return invoke
+
+
+def speaker(db, add_member, phone: str, lang: str, channel: str, **fields) -> tuple[Member, str]:
+    """A member speaking `lang` on `channel`: (the member, the address to send from)."""
+    member = add_member(phone, language=lang, **fields)
+    if channel == "sms":
+        return member, phone
+    chat = "7" + phone[-8:]
+    with session_scope(db) as s:
+        s.add(Identity(channel="telegram", address=chat, member_id=member.id, last_seen_at=utcnow() + timedelta(1)))
+    return member, chat
+
+
+def one_reply(db, settings, address: str, channel: str, text: str, lang: str = "", *,
+              now: datetime | None = None) -> str:
+    """The one reply a message gets, checked to fit one SMS segment (two UCS-2 ones in Amharic)."""
+    replies = say(db, settings, address, text, channel=channel, now=now)
+    assert len(replies) == 1, (lang, text, replies)
+    encoded = sms.encode(replies[0])
+    assert encoded.segments == 1 if encoded.encoding == "GSM-7" else encoded.units <= 134, replies[0]
+    return replies[0]

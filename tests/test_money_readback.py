@@ -24,12 +24,12 @@ from bot.parse import ParseError
 from storage import purchases as pstore
 from storage import savings as store
 from storage.clusters import Cluster
-from storage.db import session_scope, utcnow
+from storage.db import session_scope
 from storage.members import Identity, Member
 from storage.messages import Conversation
 from storage.purchases import PurchasePayment
 from storage.savings import Entry, Loan, Request
-from tests.conftest import say
+from tests.conftest import one_reply, say, speaker
 
 LANGS = ("en", "sw", "fr", "am")
 CHANNELS = ("sms", "telegram")
@@ -88,22 +88,8 @@ def test_cents_of_a_whole_unit_currency_are_refused_not_rounded(currency):
 # ---------------------------------------------------------------- every command, end to end
 
 
-def speaker(db, add_member, phone: str, lang: str, channel: str, **fields) -> tuple[Member, str]:
-    member = add_member(phone, language=lang, **fields)
-    if channel == "sms":
-        return member, phone
-    chat = "7" + phone[-8:]
-    with session_scope(db) as s:
-        s.add(Identity(channel="telegram", address=chat, member_id=member.id, last_seen_at=utcnow() + timedelta(1)))
-    return member, chat
 
 
-def one_reply(db, settings, address: str, channel: str, text: str) -> str:
-    replies = say(db, settings, address, text, channel=channel, now=NOW)
-    assert len(replies) == 1, (text, replies)
-    encoded = sms.encode(replies[0])
-    assert encoded.segments == 1 if encoded.encoding == "GSM-7" else encoded.units <= 134, replies[0]
-    return replies[0]
 
 
 def recorded(db) -> tuple[int, ...]:
@@ -147,13 +133,13 @@ def test_every_money_command_reads_the_bots_own_amounts_whole(db, settings, sacc
     for shillings in (17_166, 1_000, 5):
         for own in sorted(written(shillings * TZS, "TZS", lang, "TZ")):
             ref = f"R{shillings}{len(own)}{'N' if own.isascii() else 'U'}"
-            one_reply(db, settings, address, channel, f"{kw('REPAY', lang)} {own} {ref}1")
+            one_reply(db, settings, address, channel, f"{kw('REPAY', lang)} {own} {ref}1", now=NOW)
             assert last_amount(db, Request, "amount_minor") == (shillings * TZS, f"{ref}1"), own
-            one_reply(db, settings, officer, channel, f"{kw('WITHDRAW', lang)} {member.number} {own} {ref}2")
+            one_reply(db, settings, officer, channel, f"{kw('WITHDRAW', lang)} {member.number} {own} {ref}2", now=NOW)
             assert last_amount(db, Entry, "amount_minor") == (-shillings * TZS, f"{ref}2"), own
-            one_reply(db, settings, address, channel, f"{kw('PAID', lang)} {purchase} {own} {ref}3")
+            one_reply(db, settings, address, channel, f"{kw('PAID', lang)} {purchase} {own} {ref}3", now=NOW)
             assert last_amount(db, PurchasePayment, "amount") == (shillings * TZS, f"{ref}3"), own
-            one_reply(db, settings, officer, channel, f"{kw('RECEIVED', lang)} {purchase} {member.number} {own} {ref}4")
+            one_reply(db, settings, officer, channel, f"{kw('RECEIVED', lang)} {purchase} {member.number} {own} {ref}4", now=NOW)
             assert last_amount(db, PurchasePayment, "amount") == (shillings * TZS, f"{ref}4"), own
 
 
@@ -170,7 +156,7 @@ def test_a_loan_reads_the_bots_own_amount_with_its_months_before_or_after(db, se
     for own in sorted(written(500 * TZS, "TZS", lang, "TZ")):
         for text in (f"{kw('LOAN', lang)} {months_word} 6 {own}", f"{kw('LOAN', lang)} 6 {months_word} {own}",
                      f"{kw('LOAN', lang)} {own} {months_word} 6"):
-            one_reply(db, settings, address, channel, text)
+            one_reply(db, settings, address, channel, text, now=NOW)
             with session_scope(db) as s:
                 loan = s.exec(select(Loan)).one()
                 assert (loan.principal_minor, loan.term_months) == (500 * TZS, 6), text
@@ -185,9 +171,9 @@ def test_a_loans_figures_with_unknown_words_get_the_loans_usage(db, settings, cl
         lang, "Send {keyword}, the amount and the months, for example: {keyword} 300000 6", keyword=loan))
     months_word = {"en": "months", "sw": "miezi", "fr": "mois", "am": "ወር"}[lang]
     for text in (f"{loan} 100000 {months_word} 6 asante", f"{loan} 100000 6 {months_word} 3"):
-        assert one_reply(db, settings, MEMBER, "sms", text) == usage, text
+        assert one_reply(db, settings, MEMBER, "sms", text, now=NOW) == usage, text
     figures = sms.outgoing(i18n.translate(lang, parse.PLEASE_AMOUNT))
-    assert one_reply(db, settings, MEMBER, "sms", f"{loan} elfu kumi 6") == figures  # no figures at all
+    assert one_reply(db, settings, MEMBER, "sms", f"{loan} elfu kumi 6", now=NOW) == figures  # no figures at all
     assert recorded(db) == (0, 0, 0, 0)
 
 
@@ -208,7 +194,7 @@ def test_purchase_payments_refuse_what_cannot_be_shillings_and_record_nothing(db
     for amount, code in REFUSED:
         for sender, text in ((address, f"{kw('PAID', lang)} {purchase} {amount} R1"),
                              (officer, f"{kw('RECEIVED', lang)} {purchase} {member.number} {amount} R1")):
-            reply = one_reply(db, settings, sender, "sms", text)
+            reply = one_reply(db, settings, sender, "sms", text, now=NOW)
             assert says(reply, lang, code), (text, reply)
     assert recorded(db) == before
 
@@ -227,7 +213,7 @@ def test_newbuy_reads_the_bots_own_prices_and_refuses_bad_ones(db, settings, clu
         say(db, settings, TREASURER, answer, now=NOW)
     assert step()[0] == "price"
     for amount, code in REFUSED:
-        reply = one_reply(db, settings, TREASURER, "sms", amount)
+        reply = one_reply(db, settings, TREASURER, "sms", amount, now=NOW)
         assert says(reply, lang, code) and step()[0] == "price", (amount, reply)
     own = i18n.format_money(17_166 * TZS, "TZS", lang, "TZ")
     say(db, settings, TREASURER, sms.outgoing(own), now=NOW)

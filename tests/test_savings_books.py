@@ -23,10 +23,10 @@ from sqlmodel import func, select
 from bot import i18n, router, sms
 from storage import savings as store
 from storage.clusters import Cluster
-from storage.db import session_scope, utcnow
-from storage.members import Identity, Member
+from storage.db import session_scope
+from storage.members import Member
 from storage.savings import Entry, Request
-from tests.conftest import outbox, say
+from tests.conftest import one_reply, outbox, say, speaker
 
 LANGS = ("en", "sw", "fr", "am")
 CHANNELS = ("sms", "telegram")
@@ -39,22 +39,8 @@ def kw(command: str, lang: str) -> str:
     return router.keyword(command, lang)
 
 
-def speaker(db, add_member, phone: str, lang: str, channel: str, **fields) -> tuple[Member, str]:
-    member = add_member(phone, language=lang, **fields)
-    if channel == "sms":
-        return member, phone
-    chat = "7" + phone[-8:]
-    with session_scope(db) as s:
-        s.add(Identity(channel="telegram", address=chat, member_id=member.id, last_seen_at=utcnow() + timedelta(1)))
-    return member, chat
 
 
-def one_reply(db, settings, address: str, channel: str, text: str) -> str:
-    replies = say(db, settings, address, text, channel=channel)
-    assert len(replies) == 1, (text, replies)
-    encoded = sms.encode(replies[0])
-    assert encoded.segments == 1 if encoded.encoding == "GSM-7" else encoded.units <= 134, replies[0]
-    return replies[0]
 
 
 def shown(channel: str, text: str) -> str:

@@ -6,9 +6,12 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from bot import parse
 from bot.config import Settings
+from bot.parse import ParseError
 from storage.clusters import Cluster, all_clusters, find_by_code
 from storage.db import make_engine, migrate
+from storage.members import Member, find_member
 
 
 class CliError(Exception):
@@ -38,3 +41,15 @@ class Cli:
         if not clusters:
             raise CliError("no cluster yet: create one with `clusterbot cluster create NAME --code CODE`")
         raise CliError("several clusters exist: name one with --cluster CODE")
+
+    @staticmethod
+    def member(session, cluster: Cluster, words: list[str]) -> Member:
+        """The member all the words name (`0712 000 006` unquoted is one phone), as messages read it."""
+        written = " ".join(words)
+        try:
+            member = find_member(session, cluster, parse.member_ref(written, cluster.region).key)
+        except ParseError:
+            member = None
+        if member is None:
+            raise CliError(f"no member {written} in {cluster.name}")
+        return member

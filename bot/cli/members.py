@@ -6,10 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from bot import parse, tables
+from bot import tables
 from bot.cli.common import Cli, CliError
 from bot.handlers.registration import announce_pending
-from bot.parse import ParseError
 from storage.db import session_scope
 from storage.members import MemberError, admins, find_member, import_rows, normalise_phone, set_admin
 from storage.privacy import export_member, forget_member
@@ -55,16 +54,7 @@ def cmd_import_members(args, cli: Cli) -> None:
 
 
 def _find_member(session, cli: Cli, args):
-    """The member all the words name (`member export 0712 000 006`), read by parse.member_ref."""
-    cluster = cli.cluster(session, args.cluster)
-    written = " ".join(args.member)
-    try:
-        member = find_member(session, cluster, parse.member_ref(written, cluster.region).key)
-    except ParseError:
-        member = None
-    if member is None:
-        raise CliError(f"no member {written} in {cluster.name}")
-    return member
+    return cli.member(session, cli.cluster(session, args.cluster), args.member)
 
 
 def cmd_member_export(args, cli: Cli) -> None:

@@ -9,7 +9,6 @@ from bot.parse import MAX_MINOR, ParseError
 from storage import savings as store
 from storage.clusters import all_clusters
 from storage.db import session_scope, utcnow
-from storage.members import find_member
 from storage.savings import SavingsError
 
 
@@ -148,13 +147,7 @@ def cli_committee(args, cli) -> None:
     with session_scope(cli.db) as session:
         cluster = cli.cluster(session, args.cluster)
         if args.op != "list":
-            written = " ".join(args.member)  # every word after the op: 0712 000 006 is one phone
-            try:
-                member = find_member(session, cluster, parse.member_ref(written, cluster.region).key)
-            except ParseError:
-                member = None
-            if member is None:
-                raise CliError(f"no member {written} in {cluster.code}")
+            member = cli.member(session, cluster, args.member)  # every word after the op
             store.set_committee(session, cluster, member, args.op == "add")
         members = store.committee(session, cluster)
         k = store.rules_for(session, cluster).committee_k
