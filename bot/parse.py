@@ -892,6 +892,29 @@ def member_ref(text: str | None, region: str) -> MemberRef:
     raise ParseError("invalid", "member")
 
 
+MEMBER_WORDS = 6  # a phone written in groups: +255 712 000 006 is four words
+_PHONE_TEXT = re.compile(r"[0-9+()./ -]+", re.ASCII)
+
+
+def member_and_rest(text: str | None, region: str) -> tuple[MemberRef, str]:
+    """The member named first and the words after it (`VISIT 0712 000 006 talked about loans`, `RECEIVED 2
+    MOSHI 004 5000 R1`): the longest run of leading words (up to MEMBER_WORDS) that member_ref reads as
+    one member, where a run of several words counts only as a phone number (figures in groups) or a code
+    written with a space (MOSHI 004). Codes: empty, invalid (no leading word names a member)."""
+    words_ = words(text)
+    for end in range(min(len(words_), MEMBER_WORDS), 0, -1):
+        joined = " ".join(words_[:end])
+        if end > 1 and _PHONE_TEXT.fullmatch(joined) and phone(joined, region) is None:
+            continue
+        try:
+            ref = member_ref(joined, region)
+        except ParseError:
+            continue
+        if end == 1 or ref.kind in ("phone", "code"):
+            return ref, " ".join(words_[end:])
+    raise ParseError("invalid" if words_ else "empty", "member")
+
+
 def member_refs(text: str | None, region: str) -> list[MemberRef]:
     """Several members in one text (ATTEND 12 4, MOSHI-007, 0712 000 006): commas separate them, and
     figures split by spaces are joined into one phone number where they make one."""

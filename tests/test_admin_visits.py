@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot import i18n, router
+from bot import i18n, parse, router
 from bot import outbox as out
-from bot.handlers.visits import member_and_note
 from bot.i18n import NP_
 from bot.parse import ParseError
 from storage.db import session_scope
@@ -73,11 +72,11 @@ def test_a_reference_to_nobody_is_refused_and_nothing_is_saved(db, settings, clu
 
 
 def test_the_note_may_start_with_figures():
-    ref, note = member_and_note("12 3 bags delivered", "TZ")
+    ref, note = parse.member_and_rest("12 3 bags delivered", "TZ")
     assert (ref.key, note) == ("12", "3 bags delivered")
-    ref, note = member_and_note("0712 000 006 5 bags", "TZ")
+    ref, note = parse.member_and_rest("0712 000 006 5 bags", "TZ")
     assert (ref.key, note) == ("+255712000006", "5 bags")
-    ref, note = member_and_note("MOSHI 4", "TZ")
+    ref, note = parse.member_and_rest("MOSHI 4", "TZ")
     assert (ref.key, note) == ("MOSHI-4", "")
     with pytest.raises(ParseError):
-        member_and_note("hello there", "TZ")
+        parse.member_and_rest("hello there", "TZ")

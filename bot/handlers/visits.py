@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from bot import parse, router
 from bot.context import FACILITATOR, Command, Ctx
 from bot.handlers.kpis import percent
 from bot.i18n import NP_
-from bot.parse import MemberRef, ParseError
+from bot.parse import ParseError
 from storage import kpis as kpi_store
 from storage import visits
 from storage.members import find_member
 
 CALL_WORDS = frozenset({"call", "appel", "simu", "piga"})
-MAX_REF_WORDS = 6  # a phone written in groups: +255 712 000 006 is four words
-PHONE_TEXT = re.compile(r"[0-9+()./ -]+", re.ASCII)
-
-
-def member_and_note(text: str, region: str) -> tuple[MemberRef, str]:
-    """The member a VISIT names and the note after it: `0712 000 006 talked about loans` is the phone
-    0712 000 006 and the note "talked about loans". The member is the longest run of leading words (up to
-    six) that the shared parser reads as one member reference; a run of several words counts only when
-    it is a phone number (figures in groups) or a code written with a space (MOSHI 004). Raises
-    ParseError when no leading word names a member."""
-    words = parse.words(text)
-    for end in range(min(len(words), MAX_REF_WORDS), 0, -1):
-        joined = " ".join(words[:end])
-        if end > 1 and PHONE_TEXT.fullmatch(joined) and parse.phone(joined, region) is None:
-            continue
-        try:
-            ref = parse.member_ref(joined, region)
-        except ParseError:
-            continue
-        if end == 1 or ref.kind in ("phone", "code"):
-            return ref, " ".join(words[end:])
-    raise ParseError("invalid" if words else "empty", "member")
 
 
 def visit(ctx: Ctx) -> None:
@@ -44,7 +20,7 @@ def visit(ctx: Ctx) -> None:
                   "talked about loans", keyword=router.keyword("VISIT", ctx.lang), example=f"{ctx.cluster.code}-001")
         return
     try:
-        ref, note = member_and_note(ctx.args, ctx.region)
+        ref, note = parse.member_and_rest(ctx.args, ctx.region)
     except ParseError:
         ctx.reply("No member {ref} in your cluster.", ref=parse.first_word(ctx.args)[0][:24])
         return

@@ -31,7 +31,6 @@ RECEIVED_USAGE = N_("Send {keyword}, purchase number, member, amount and ref, fo
                     "45000 QK7H2")
 COLLECTED_USAGE = N_("Send {keyword}, the purchase number and the member, for example: {keyword} 3 {example}")
 PURCHASE_USAGE = N_("Send {keyword} and a purchase number, with a member to see one member.")
-MEMBER_WORDS = 5  # a phone number written in groups: +255 712 345 678 is four words
 
 
 def _purchase_arg(ctx: Ctx) -> tuple[Purchase, str] | None:
@@ -53,21 +52,6 @@ def _member(ctx: Ctx, ref: MemberRef) -> Member | None:
     if member is None:
         ctx.reply("No member {ref} in this cluster.", ref=ref.text[:24])
     return member
-
-
-def member_and_rest(text: str, region: str) -> tuple[MemberRef, str]:
-    """The member named at the start of `text` (4, MOSHI-004, 0712 345 678) and the words after it: the
-    longest run of words that is one member, where several words must make one phone number."""
-    tokens = parse.words(text)
-    for end in range(min(len(tokens), MEMBER_WORDS), 0, -1):
-        run = " ".join(tokens[:end])
-        if end > 1 and parse.phone(run, region) is None:
-            continue
-        try:
-            return parse.member_ref(run, region), " ".join(tokens[end:])
-        except ParseError:
-            continue
-    raise ParseError("empty" if not tokens else "invalid", "member")
 
 
 # Payments -----------------------------------------------------------------------------------------------
@@ -128,7 +112,7 @@ def _decide(ctx: Ctx, confirm: bool) -> None:
 def received(ctx: Ctx) -> None:
     try:
         purchase_id, rest = parse.ident_and_rest(ctx.args)
-        ref, rest = member_and_rest(rest, ctx.region)
+        ref, rest = parse.member_and_rest(rest, ctx.region)
         amount, reference = amount_and_receipt(rest, ctx.currency)
     except ParseError as exc:
         misread(ctx, exc, RECEIVED_USAGE, keyword=kw("RECEIVED", ctx.lang), example=f"{ctx.cluster.code}-004")
