@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import i18n
+from bot import i18n, sms
 from bot.config import Settings
 from bot.i18n import N_
 from storage.clusters import Cluster
@@ -115,9 +115,11 @@ class Ctx:
         return i18n.translate(self.lang, msgid, region=self.region, tz=self.timezone, **kwargs)
 
     def reply(self, msgid: str, /, buttons: list[tuple[str, str]] | None = None, **kwargs) -> None:
-        """Answer in the member's language; `buttons` are (label msgid, value) for Telegram."""
+        """Answer in the member's language; `buttons` are (label msgid, value) for Telegram. By SMS the
+        names in it are shortened to fit one message (sms.fit), never the words around them."""
         labels = [(self.t(label), value) for label, value in (buttons or [])]
-        self.replies.append(Reply(self.t(msgid, **kwargs), labels))
+        text = sms.for_channel(lambda values: self.t(msgid, **values), kwargs, channel=self.channel, lang=self.lang)
+        self.replies.append(Reply(text, labels))
 
     def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> None:
         """Answer with text already worded (a definition, a list built from data)."""

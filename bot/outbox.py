@@ -36,6 +36,15 @@ def queue(session: Session, identity: Identity, text: str, *, kind: str = "reply
     return msg
 
 
+def word(member: Member, cluster: Cluster, channel: str, msgid: str | i18n.Plural, /, **kwargs) -> str:
+    """A message in the member's language for this cluster; by SMS its names are shortened to fit one
+    message (sms.fit), never the words around them."""
+    def render(values: dict) -> str:
+        return i18n.translate(member.language, msgid, region=cluster.region, tz=cluster.timezone, **values)
+
+    return sms.for_channel(render, kwargs, channel=channel, lang=member.language)
+
+
 def notify(session: Session, member: Member, msgid: str, /, *, kind: str = "notice", batch: str = "",
            buttons: list[tuple[str, str]] | None = None, in_cluster: Cluster | None = None,
            **kwargs) -> OutboundMessage | None:
@@ -50,7 +59,7 @@ def notify(session: Session, member: Member, msgid: str, /, *, kind: str = "noti
     cluster = in_cluster
     if cluster is None or cluster.id != member.cluster_id:
         cluster = session.get(Cluster, member.cluster_id)
-    text = i18n.translate(member.language, msgid, region=cluster.region, tz=cluster.timezone, **kwargs)
+    text = word(member, cluster, identity.channel, msgid, **kwargs)
     labels = [(i18n.translate(member.language, label), value) for label, value in (buttons or [])]
     return queue(session, identity, text, kind=kind, buttons=labels, member_id=member.id,
                  cluster_id=member.cluster_id, batch=batch)

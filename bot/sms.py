@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -146,3 +149,149 @@ def split(text: str) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+# ---------------------------------------------------------------- names that fit the budget
+# A reply with a person's or an item's name must fit its budget whatever the name's script: the name is
+# shortened, never the instruction around it. These placeholders hold names (people, firms, places,
+# items, titles, words of the glossary); amounts, ids, dates, references and keywords are never shortened.
+NAMES = frozenset({
+    "name", "member", "cluster", "business", "sector", "location", "village", "event", "venue", "place",
+    "title", "item", "supplier", "unit", "units", "term", "word",
+})
+ELLIPSIS = ".."
+AMHARIC_UNITS = 2 * UCS2_MULTI  # 134: the two UCS-2 segments an Amharic-language member's reply may take
+
+
+@dataclass(frozen=True)
+class Fitted:
+    text: str
+    fits: bool  # False: the fixed words alone are over the budget (reported, the names left whole)
+
+
+def within(text: str, *, amharic: bool = False) -> bool:
+    """One GSM-7 segment (160); in UCS-2 one segment (70), or 134 units for an Amharic-language member."""
+    enc = encode(text)
+    if enc.encoding == "GSM-7":
+        return enc.units <= GSM7_SINGLE
+    return enc.units <= (AMHARIC_UNITS if amharic else UCS2_SINGLE)
+
+
+def fit(render, values: dict, *, amharic: bool = False) -> Fitted:
+    """`render(values)` shortened to its budget by shortening only the name-like values (NAMES).
+
+    For a member who does not read Amharic a name GSM-7 cannot carry (Ethiopic) would turn the whole
+    reply into UCS-2, 70 characters: it is first spelt in Latin letters, which keeps it whole in GSM-7.
+    Then the longest name loses its last word, or its last letter, and takes "..", until the text fits.
+    A text that does not fit with every name cut to one letter is returned unchanged with fits=False.
+    """
+    text = render(values)
+    if within(text, amharic=amharic):
+        return Fitted(text, True)
+    names = {k: v for k, v in values.items() if k in NAMES and isinstance(v, str) and v.strip()}
+    if not names:
+        return Fitted(text, False)
+    if not amharic:
+        names = {k: romanise(v) for k, v in names.items()}
+        candidate = render({**values, **names})
+        if within(candidate, amharic=amharic):
+            return Fitted(candidate, True)
+    while True:
+        key = max((k for k in names if shorter(names[k]) != names[k]), key=lambda k: len(names[k]), default=None)
+        if key is None:
+            return Fitted(text, False)
+        names[key] = shorter(names[key])
+        candidate = render({**values, **names})
+        if within(candidate, amharic=amharic):
+            return Fitted(candidate, True)
+
+
+def for_channel(render, values: dict, *, channel: str, lang: str) -> str:
+    """A message as worded for `channel`: by SMS its names shortened to the budget (fit); Telegram has no
+    segments, so its text is never shortened. A text whose fixed words alone are over the budget is
+    logged here, so the catalog gets fixed; the outbox then holds it to the budget as a last resort."""
+    if channel != "sms":
+        return render(values)
+    fitted = fit(render, values, amharic=lang == "am")
+    if not fitted.fits:
+        log.warning("a %s message is over the SMS budget even with its names shortened: %r", lang, fitted.text)
+    return fitted.text
+
+
+def _graphemes(text: str) -> list[str]:
+    """Letters with the marks that belong to them (a combining accent, a joiner): never split."""
+    out: list[str] = []
+    for ch in text:
+        if out and (unicodedata.combining(ch) or ch in "\u200d\ufe0f" or out[-1].endswith("\u200d")):
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
+def shorter(name: str) -> str:
+    """One step shorter, ending in "..": the last word goes while there are several, then the last letter.
+
+    One letter and ".." is as short as a name gets.
+    """
+    stem = name[: -len(ELLIPSIS)] if name.endswith(ELLIPSIS) else name
+    words = stem.split()
+    if len(words) > 1:
+        return " ".join(words[:-1]).rstrip(" ,;:-") + ELLIPSIS
+    letters = _graphemes(stem)
+    if len(letters) <= 1:
+        return name
+    return "".join(letters[:-1]).rstrip(" ,;:-") + ELLIPSIS
+
+
+# The Ethiopic syllabary is a grid: each consonant takes eight code points, one per vowel order. The
+# common Latin spelling of Ethiopian names follows it (ብርቱካን Birtukan, ወይዘሮ Weyzero).
+_ETHIOPIC_CONSONANTS = (
+    "h l h m s r s sh q qw q qw b v t ch h hw n ny - k kw h hw w - z zh y d d j g gw ng t ch p ts ts f p"
+).split()
+_ETHIOPIC_VOWELS = ("e", "u", "i", "a", "e", "", "o", "wa")
+_LABIALISED_VOWELS = ("e", "", "i", "a", "e", "", "", "")  # after qw, hw, kw, gw
+_ETHIOPIC_SIGNS = {"\u1361": " ", "\u1362": ".", "\u1363": ",", "\u1364": ";", "\u1365": ":", "\u1366": ":",
+                   "\u1367": "?", "\u1368": " "}
+
+
+def _syllable(cp: int) -> tuple[str, int] | None:
+    row, order = divmod(cp - 0x1200, 8)
+    if not 0 <= row < len(_ETHIOPIC_CONSONANTS):
+        return None
+    return _ETHIOPIC_CONSONANTS[row], order
+
+
+def romanise(text: str) -> str:
+    """The text spelt for GSM-7: Ethiopic in Latin letters (each word capitalised, as names are written),
+    any other sign GSM-7 cannot carry left out.
+
+    A sixth-order letter (the vowel-less ə) is read as "i" before another one (ብር Bir), else silent.
+    """
+    return " ".join(spelt for spelt in map(_romanise_word, text.split()) if spelt)
+
+
+def _romanise_word(word: str) -> str:
+    out: list[str] = []
+    for i, ch in enumerate(word):
+        found = _syllable(ord(ch))
+        if found is None:
+            if ch in _ETHIOPIC_SIGNS:
+                out.append(_ETHIOPIC_SIGNS[ch])
+            elif "\u1369" <= ch <= "\u1371":
+                out.append(str(ord(ch) - 0x1368))
+            elif is_gsm7(normalise(ch)):
+                out.append(ch)
+            continue
+        consonant, order = found
+        if consonant == "-":  # the vowel carriers አ and ዐ
+            out.append(("a", "u", "i", "a", "e", "i", "o", "wa")[order])
+            continue
+        labialised = len(consonant) == 2 and consonant.endswith("w")
+        vowel = (_LABIALISED_VOWELS if labialised else _ETHIOPIC_VOWELS)[order]
+        if order == 5:
+            following = _syllable(ord(word[i + 1])) if i + 1 < len(word) else None
+            vowel = "i" if following and following[1] == 5 else ""
+        out.append(consonant + vowel)
+    spelt = "".join(out)
+    return spelt[:1].upper() + spelt[1:] if word and _syllable(ord(word[0])) else spelt

@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot import i18n, outbox
+from bot import outbox
 from bot.config import Settings
 from bot.context import CONVERSATION_TTL
 from bot.handlers.polls import FLOW, SEND_LIMIT, question_message
-from bot.i18n import NP_
+from bot.i18n import N_, NP_
 from bot.jobs.job import Job
 from storage import polls as store
 from storage.clusters import Cluster
@@ -91,21 +91,21 @@ def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> i
         return 0
     items = store.questions(session, poll_row)
     title = poll_row.title_in(member.language)
-    where = dict(region=cluster.region, tz=cluster.timezone)
     if not _free_for_poll(session, identity.id, now):
-        return _deliver(session, member, cluster, rnd, i18n.translate(
-            member.language, "{cluster} asks you to answer a short poll: {title}. Reply POLL when you are ready.",
-            cluster=cluster.name, title=title, **where))
+        return _deliver(session, member, cluster, rnd, outbox.word(
+            member, cluster, identity.channel,
+            N_("{cluster} asks you to answer a short poll: {title}. Reply POLL when you are ready."),
+            cluster=cluster.name, title=title))
     question = store.next_question(session, rnd, member) or items[0]
     conv = session.exec(select(Conversation).where(Conversation.identity_id == identity.id)).first()
     conv = conv or Conversation(identity_id=identity.id, flow=FLOW, step="answer")
     conv.flow, conv.step, conv.updated_at = FLOW, "answer", now
     conv.data = json.dumps({"round": rnd.id, "question": question.id})
     session.add(conv)
-    intro = i18n.translate(member.language, NP_(
+    intro = outbox.word(member, cluster, identity.channel, NP_(
         "{cluster} asks you {count} short question: {title}. Reply with its number or a few words.",
         "{cluster} asks you {count} short questions: {title}. Reply to each with its number or a few words."),
-        cluster=cluster.name, count=len(items), title=title, **where)
+        cluster=cluster.name, count=len(items), title=title)
     body, buttons = question_message(question, member.language, len(items), identity.channel, cluster.region)
     return _deliver(session, member, cluster, rnd, intro) + _deliver(session, member, cluster, rnd, body, buttons)
 
@@ -126,9 +126,12 @@ def _remind(session: Session, recipient, rnd: PollRound, now: datetime) -> int:
     member = session.get(Member, recipient.member_id)
     poll_row = session.get(Poll, rnd.poll_id)
     cluster = session.get(Cluster, poll_row.cluster_id)
-    text = i18n.translate(member.language, "Reminder: please answer the poll {title} before {when}. Reply POLL "
-                          "to start.", title=poll_row.title_in(member.language), when=rnd.closes_at,
-                          region=cluster.region, tz=cluster.timezone)
+    identity = contact_identity(session, member, kind="poll")
+    if identity is None:
+        return 0
+    text = outbox.word(member, cluster, identity.channel,
+                       N_("Reminder: please answer the poll {title} before {when}. Reply POLL to start."),
+                       title=poll_row.title_in(member.language), when=rnd.closes_at)
     return _deliver(session, member, cluster, rnd, text)
 
 
