@@ -255,6 +255,104 @@ def test_budget_check_can_fail():
     assert over_budget("en", "x" * 160) is None and over_budget("am", "ሰ" * 134) is None
 
 
+# The longest realistic names in Ethiopic script, for every placeholder that holds a name (sms.NAMES): an
+# English, Swahili or French message that carries one would go out in UCS-2, where one segment is 70.
+ETHIOPIC_NAMES = {
+    "name": "ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ",  # Mrs Birtukan Gebremedhin Woldeselassie
+    "member": "MOSHI-0123 ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ",
+    "cluster": "የቢሾፍቱ የወተት አምራቾች ኅብረት ሥራ ማኅበር",
+    "business": "የእማማ ጽጌ የልብስ ስፌትና ዲዛይን ሥራ",
+    "sector": "የአትክልትና ፍራፍሬ ማቀነባበር",
+    "location": "ቢሾፍቱ፣ ምሥራቅ ሸዋ ዞን",
+    "village": "ደብረ ዘይት ቀበሌ ፲፬",
+    "event": "የሩብ ዓመቱ የምርጥ ተሞክሮ አውደ ጥናት",
+    "venue": "የቢሾፍቱ ኅብረት ሥራ ኮሌጅ አዳራሽ ሀ",
+    "place": "የቢሾፍቱ ኅብረት ሥራ ማኅበር መጋዘን",
+    "title": "የሩብ ዓመቱ የምርጥ ተሞክሮ ስልጠናና ጠቅላላ ጉባኤ",
+    "item": "የበቆሎ ዘር ማዳበሪያ ዩሪያ ኤንፒኤስ",  # 24, the purchase's column
+    "supplier": "የኦሮሚያ ግብርና ግብዓት አቅራቢ ድርጅት",
+    "unit": "ኩንታል", "units": "ኩንታሎች",
+    "term": "የመጋዘን ደረሰኝ ሥርዓት (ደረሰኝ)",
+    "word": "የመጋዘን ደረሰኝ ሥርዓት",
+}
+assert set(ETHIOPIC_NAMES) == sms.NAMES
+
+
+def name_budget(lang: str, text: str) -> str | None:
+    """Why a text with a name in any script breaks its budget, or None: one GSM-7 segment (160), one UCS-2
+    segment (70) for a member who does not read Amharic, 134 UCS-2 units for one who does."""
+    enc = sms.encode(text)
+    limit = sms.GSM7_SINGLE if enc.encoding == "GSM-7" else UCS2_LIMIT if lang == "am" else sms.UCS2_SINGLE
+    return None if enc.units <= limit else f"{enc.units} {enc.encoding} characters (max {limit})"
+
+
+def fitted(lang: str, msgid: str, values: dict) -> sms.Fitted:
+    def word(shown: dict) -> str:
+        return i18n.translate(lang, MESSAGES[msgid].key, region="TZ", tz="Africa/Dar_es_Salaam", **shown)
+
+    return sms.fit(word, values, amharic=lang == "am")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_message_with_a_name_fits_with_the_longest_name_in_any_script(lang):
+    """Every message with a name, its names the longest Ethiopic ones and every other value the longest
+    sample, fits its budget once the names are shortened, in every language."""
+    too_long, checked = [], 0
+    for msgid, message in MESSAGES.items():
+        named = message.placeholders & sms.NAMES
+        if not named or message.placeholders - samples_for(message.domain, lang).keys():
+            continue
+        values = {**samples_for(message.domain, lang), **{k: ETHIOPIC_NAMES[k] for k in named}}
+        for count in (1, 2, 5, 12345) if message.plural else (None,):
+            result = fitted(lang, msgid, values if count is None else {**values, "count": count})
+            checked += 1
+            problem = name_budget(lang, result.text)
+            if problem or not result.fits:
+                too_long.append(f"{lang} ({message.domain}): {problem}: {msgid!r}\n    -> {result.text!r}")
+    assert checked > 100
+    assert not too_long, f"{len(too_long)} messages over the budget with a long name:\n" + "\n".join(too_long)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_shortening_a_name_keeps_the_instruction_whole(lang):
+    """The invitation with the longest Ethiopic title and place still ends with every word to reply."""
+    msgid = "Invitation: {event}, {start}, {venue}. Reply YES {event_id}, NO {event_id} or MAYBE {event_id}."
+    values = {**samples_for("events", lang), "event": ETHIOPIC_NAMES["event"] * 3,
+              "venue": ETHIOPIC_NAMES["venue"] * 3}
+    result = fitted(lang, msgid, values)
+    assert result.fits and name_budget(lang, result.text) is None, result.text
+    whole = i18n.translate(lang, msgid, region="TZ", tz="Africa/Dar_es_Salaam", **{**values, "event": "", "venue": ""})
+    instruction = whole[whole.rindex(values["start"]) + len(values["start"]):].lstrip(" ,፣").split(" ", 1)[1]
+    assert sms.outgoing(result.text).endswith(sms.outgoing(instruction)), (result.text, instruction)
+    assert sms.ELLIPSIS in result.text
+
+
+def test_a_name_is_spelt_in_latin_letters_for_a_member_who_does_not_read_amharic():
+    values = {**samples_for("registration", "en"), "name": ETHIOPIC_NAMES["name"], "number": "MOSHI-0123"}
+    english = fitted("en", "{number} {name} is now an active member.", values).text
+    assert english == "MOSHI-0123 ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ is now an active member."  # fits 70 as it is
+    notice = "New member {number}: {name}, {business}, {location}. Send APPROVE {number} or REJECT {number}."
+    told = fitted("en", notice, {**values, "business": ETHIOPIC_NAMES["business"],
+                                 "location": ETHIOPIC_NAMES["location"]})
+    assert told.fits and sms.encode(told.text).encoding == "GSM-7", told.text
+    assert told.text.startswith("New member MOSHI-0123: Weyzero Birtukan")
+    assert told.text.endswith("Send APPROVE MOSHI-0123 or REJECT MOSHI-0123.")
+    amharic = fitted("am", notice, {**values, "business": ETHIOPIC_NAMES["business"],
+                                    "location": ETHIOPIC_NAMES["location"]})
+    assert "ወይዘሮ ብርቱካን" in amharic.text and name_budget("am", amharic.text) is None
+
+
+def test_the_name_rule_reports_a_text_whose_fixed_words_are_too_long():
+    """Shortening names cannot save a text whose own words are over the budget: it is reported, not cut."""
+    def word(values: dict) -> str:
+        return "Reply YES {id} ".format(**values) * 13 + values["name"]
+
+    result = sms.fit(word, {"id": "12", "name": "Mwanaisha Abdallah Kilimanjaro"})
+    assert not result.fits and result.text == word({"id": "12", "name": "Mwanaisha Abdallah Kilimanjaro"})
+    assert sms.fit(word, {"id": "12" * 100, "name": "Asha"}).fits is False  # an id is never shortened
+    assert name_budget("en", "ሰ" * 71) and name_budget("en", "ሰ" * 70) is None and name_budget("am", "ሰ" * 134) is None
+
+
 ROLES_FOR_HELP = {
     "stranger": None,
     "pending": dict(status="pending"),

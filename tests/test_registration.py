@@ -120,3 +120,27 @@ def test_receive_is_exactly_once_per_provider_id(db, settings, cluster):
     a = receive(db, settings, Inbound("sms", "+255712000001", "JOIN", "X1"), reply_status="sent")
     b = receive(db, settings, Inbound("sms", "+255712000001", "JOIN", "X1"), reply_status="sent")
     assert b.duplicate and [r.id for r in a.replies] == [r.id for r in b.replies]
+
+
+AMHARIC_ANSWERS = ["ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ", "የእማማ ጽጌ የልብስ ስፌትና ዲዛይን ሥራ", "ልብስ ስፌት",
+                   "ቢሾፍቱ፣ ምሥራቅ ሸዋ ዞን", "1", "1", "4"]
+
+
+def test_an_amharic_name_fits_each_officers_message_and_keeps_the_instruction(db, settings, cluster, add_member):
+    """The English facilitator's notice of a member with an Ethiopic name fits one GSM-7 segment, the name
+    spelt in Latin letters and shortened, "Send APPROVE ... or REJECT ..." whole; on Telegram it is whole."""
+    add_member("+255712000009", admin_role="facilitator")
+    fr = add_member("+255712000008", admin_role="facilitator", language="fr")
+    with session_scope(db) as s:
+        s.add(Identity(channel="telegram", address="7000008", member_id=fr.id, last_seen_at=utcnow() + timedelta(1)))
+    for answer in ["JOIN", *AMHARIC_ANSWERS]:
+        replies = say(db, settings, "+255712000001", answer)
+    assert "ወይዘሮ ብርቱካን" in replies[0], replies
+    [notice] = outbox(db, "+255712000009")
+    assert (notice.encoding, notice.segments) == ("GSM-7", 1), notice.text
+    assert notice.text.startswith("New member MOSHI-003: Weyzero Birtukan"), notice.text
+    assert notice.text.endswith("Send APPROVE MOSHI-003 or REJECT MOSHI-003."), notice.text
+    [telegram] = outbox(db, "7000008")
+    assert AMHARIC_ANSWERS[0] in telegram.text and AMHARIC_ANSWERS[1] in telegram.text
+    approved = say(db, settings, "+255712000009", "APPROVE MOSHI-003")
+    assert approved == ["MOSHI-003 ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ is now an active member."]  # 70 UCS-2 as it is
