@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from functools import cache
+from itertools import product
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot import catalog, i18n, router, sms
-from bot.handlers import COMMANDS, MODULES
+from bot.handlers import COMMANDS, MODULES, account, events, registration
 from bot.handlers.registration import GENDERS, QUESTIONS, ROLES, STATUS_LABELS
+from bot.handlers.savings import members, treasurer
+from storage.events import Event
 from tests.conftest import say
 
 MESSAGES = catalog.extract()
@@ -127,7 +130,7 @@ def test_extraction_finds_the_foundation_messages():
     assert MESSAGES["Please answer in 2 to {limit} letters."].domain == "messages"
     assert MESSAGES["Woman"].domain == "messages"  # N_() in a table
     assert "Only the treasurer can do that." in MESSAGES  # N_() in bot/context.py
-    assert any(m.startswith("New member {number}") for m in MESSAGES)  # notify(), third argument
+    assert "More registrations wait for approval: see the members page of the dashboard." in MESSAGES  # notify()
     assert all(m.domain == "messages" for m in MESSAGES.values() if m.locations[0][0].startswith("bot/engine"))
 
 
@@ -253,6 +256,55 @@ def test_every_message_fits_one_sms(lang):
 def test_budget_check_can_fail():
     assert over_budget("en", "x" * 161) and over_budget("fr", "ሰላም") and over_budget("am", "ሰ" * 135)
     assert over_budget("en", "x" * 160) is None and over_budget("am", "ሰ" * 134) is None
+
+
+# ---------------------------------------------------------------- an empty field leaves no punctuation
+# What an empty field leaves behind: ", ." or ", ,", "()", ": .", a reference shown as "-", two spaces.
+ARTEFACT = re.compile(r"[,፣]\s*[.,;:።፣፤]|\s[.,።፣]|\(\s*\)|[:፦]\s*[.,።]|\b(?:ref|réf|kumb)\.?\s+[-,.)]|\S\s{2,}\S"
+                      r"|[,፣(:፦]\s*$")
+
+
+def empty_field_cases():
+    """(msgid the code chooses, the fields left empty) for each message with an optional field."""
+    cases = [(events.placed(msgid, Event(title="x", place="")), {"venue"})
+             for msgid in (events.INVITATION, events.MOVED, events.ANSWERED["yes"], events.PLACE_OPENED,
+                           events.REMINDER)]
+    for given in product((True, False), repeat=2):
+        cases.append((registration.ANNOUNCEMENTS[given], {k for k, v in zip(("business", "location"), given, strict=True)
+                                                          if not v}))
+    for given in product((True, False), repeat=3):
+        cases.append((account.PROFILES[given], {k for k, v in zip(("business", "sector", "location"), given,
+                                                                                   strict=True)
+                                                if not v}))
+    cases += [(members.TO_CONFIRM[kind, False], {"ref"}) for kind in ("deposit", "repayment")]
+    cases += [(treasurer.DECLINED[why, False], {"ref"}) for why in ("reason", "facilitator", "treasurer")]
+    return cases
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_message_never_shows_the_punctuation_of_an_empty_field(lang):
+    """Each message the code chooses for an empty field (no place, no business, no reference...) reads as a
+    whole sentence in every language, with the field empty."""
+    cases = empty_field_cases()
+    assert len(cases) == 22
+    found = []
+    for msgid, empty in cases:
+        assert not MESSAGES[msgid].placeholders & empty, (msgid, empty)  # its own sentence, no such field
+        values = {**samples_for(MESSAGES[msgid].domain, lang), **dict.fromkeys(empty, "")}
+        text = i18n.translate(lang, msgid, region="TZ", tz="Africa/Dar_es_Salaam", **values)
+        if ARTEFACT.search(text):
+            found.append(f"{lang}: {msgid!r} -> {text!r}")
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_empty_field_check_can_fail(lang):
+    """The message with the field, given an empty one, shows what the check looks for."""
+    for msgid, field in ((events.INVITATION, "venue"), (members.TO_CONFIRM["deposit", True], "ref")):
+        values = {**samples_for(MESSAGES[msgid].domain, lang), field: ""}
+        text = i18n.translate(lang, msgid, region="TZ", tz="Africa/Dar_es_Salaam", **values)
+        assert ARTEFACT.search(text), text
+    assert ARTEFACT.search("ref -, ok") and ARTEFACT.search("Status ().") and not ARTEFACT.search("Invitation : x")
 
 
 # The longest realistic names in Ethiopic script, for every placeholder that holds a name (sms.NAMES): an

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from bot.handlers.events import send_invitations
+from bot.jobs.events import run_reminders
 from storage import events as store
 from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
@@ -25,7 +26,8 @@ def make_event(db, cluster, *, capacity: int = 0, segment: str = "all", deadline
     """An event created and published directly in storage, its invitations queued as publishing does."""
     with session_scope(db) as s:
         c = s.get(Cluster, cluster.id)
-        event = store.create_event(s, c, title="Vision workshop", starts_at=start, now=NOW, place="KNCU Hall",
+        fields.setdefault("place", "KNCU Hall")
+        event = store.create_event(s, c, title="Vision workshop", starts_at=start, now=NOW,
                                    capacity=capacity, rsvp_deadline=deadline, segment=segment, **fields)
         if publish:
             send_invitations(s, c, event, store.publish(s, event.id, c, NOW))
@@ -272,3 +274,30 @@ def test_whole_workshop_over_signed_sms_webhooks(phone, db, cluster, add_member)
     assert "Quarterly workshop" in invitation and "09:00" in invitation
     assert "coming" in phone(member.phone).last("YES 1")
     assert "Yes 1" in fac.last("EVENT 1")
+
+
+def test_an_event_without_a_place_is_worded_without_one_in_every_language(db, settings, cluster, add_member):
+    """Created without a place (the CLI allows it), an event's invitation, the YES answer, the move, the
+    place opened and the reminder are whole sentences in every language: no "14:00, ." where the place was."""
+    facilitator(add_member)
+    people = {lang: add_member(f"+25571200001{i}", language=lang) for i, lang in enumerate(("en", "sw", "fr", "am"))}
+    waiting = add_member("+255712000020")
+    make_event(db, cluster, capacity=4, place="", reminders="1d")
+    for member in people.values():
+        say(db, settings, member.phone, "YES 1", now=NOW)  # in English: every language reads YES
+    say(db, settings, waiting.phone, "YES 1", now=NOW)
+    say(db, settings, people["fr"].phone, "NO 1", now=NOW)
+    say(db, settings, FAC, "MOVE 1 19/03 10:00", now=NOW)
+    with session_scope(db) as s:
+        run_reminders(s, settings, datetime(2026, 3, 18, 7, 30, tzinfo=UTC))
+    texts = [m.text for m in outbox(db)]
+    for member in people.values():
+        texts += say(db, settings, member.phone, "EVENTS", now=NOW)
+    assert len(texts) >= 12
+    found = [t for t in texts if ", ." in t or "፣ ።" in t or " at ." in t or "à ." in t or " ." in t]
+    assert not found, found
+    assert outbox(db, people["en"].phone, kind="invitation")[0].text == \
+        "Invitation: Vision workshop, Thu 12 Mar 14:00. Reply YES 1, NO 1 or MAYBE 1."
+    assert any(t.startswith("A place opened: you are coming to Vision workshop, Thu 12 Mar 14:00. Send NO 1")
+               for t in texts)
+    assert any(t.startswith("Reminder: Vision workshop starts") and "When you arrive" in t for t in texts), texts

@@ -266,3 +266,21 @@ def _apply(s, c, t, m, op, amount):
         if loan is not None and loan.status == "disbursed":
             request = store.request_repayment(s, c, m, min(amount, loan.outstanding_minor), NOW)
             store.confirm_request(s, c, request.id, t, NOW)
+
+
+def test_a_payment_without_a_reference_is_worded_without_one(phone, db, cluster, add_member):
+    """SAVE without a reference: the treasurer's notice and the member's decline have no "ref -"."""
+    add_member(TREASURER, admin_role="treasurer")
+    add_member(ASHA, language="sw")
+    add_member(BARAKA, language="fr")
+    t = phone(TREASURER)
+    phone(ASHA).last("AKIBA 5000")
+    phone(BARAKA).last("ÉPARGNE 6000")
+    told = notices(db, TREASURER)
+    assert told[0].startswith("Deposit 1 from ") and told[0].endswith(": TSh5,000. Send CONFIRM 1 or DECLINE 1.")
+    assert "ref" not in told[1] and "Send CONFIRM 2 or DECLINE 2." in told[1]
+    t.last("DECLINE 1")
+    t.last("DECLINE 2 pas reçu")
+    assert notices(db, ASHA)[-1].startswith("Malipo yako ya TSh 5,000 yamekataliwa. Tafadhali muulize")
+    assert "refusé : pas recu." in notices(db, BARAKA)[-1] and "réf" not in notices(db, BARAKA)[-1]
+    assert all(" -" not in text and ", ." not in text for text in told + notices(db, ASHA) + notices(db, BARAKA))

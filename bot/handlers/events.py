@@ -86,6 +86,22 @@ INVITATION = N_("Invitation: {event}, {start}, {venue}. Reply YES {event_id}, NO
                 "{event_id}.")
 MOVED = N_("{event} has moved to {start}, {venue}. Send NO {event_id} if you can no longer come.")
 CANCELLED = N_("Sorry: {event} on {start} is cancelled.")
+PLACE_OPENED = N_("A place opened: you are coming to {event}, {start}, {venue}. Send NO {event_id} if you cannot.")
+REMINDER = N_("Reminder: {event} starts {start} at {venue}. At the venue send HERE {event_id} and the code.")
+# An event created without a place (by the CLI or an import) is worded without one: each message has its
+# own sentence with no {venue}, so no stray ", ." is left where the place would be.
+WITHOUT_PLACE = {
+    INVITATION: N_("Invitation: {event}, {start}. Reply YES {event_id}, NO {event_id} or MAYBE {event_id}."),
+    MOVED: N_("{event} has moved to {start}. Send NO {event_id} if you can no longer come."),
+    ANSWERED["yes"]: N_("You are coming to {event}, {start}. When you arrive, send HERE {event_id} and the code."),
+    PLACE_OPENED: N_("A place opened: you are coming to {event}, {start}. Send NO {event_id} if you cannot."),
+    REMINDER: N_("Reminder: {event} starts {start}. When you arrive, send HERE {event_id} and the code."),
+}
+
+
+def placed(msgid: str, event: Event) -> str:
+    """The message as worded for this event: its sentence without a place when the event has none."""
+    return msgid if event.place.strip() else WITHOUT_PLACE.get(msgid, msgid)
 
 
 # Dates and times: the shared parser (a date just gone by is refused as past there, for every domain).
@@ -150,7 +166,7 @@ def send_invitations(session: Session, cluster: Cluster, event: Event, members: 
                                     limit=None if ids is not None else limit)
     answers = [(label, value.format(event.id)) for label, value in ANSWER_BUTTONS]
     for member in taken:
-        outbox.notify(session, member, INVITATION, kind="invitation", batch=f"event:{event.id}",
+        outbox.notify(session, member, placed(INVITATION, event), kind="invitation", batch=f"event:{event.id}",
                       in_cluster=cluster, buttons=answers, event=event.title, start=event.starts_at,
                       venue=event.place, event_id=event.id)
     return len(taken)
@@ -159,7 +175,7 @@ def send_invitations(session: Session, cluster: Cluster, event: Event, members: 
 def tell(session: Session, cluster: Cluster, event: Event, members: list[Member], msgid: str) -> None:
     """A change (MOVED, CANCELLED) told to those who said yes or maybe, or who wait for a place."""
     for member in members:
-        outbox.notify(session, member, msgid, in_cluster=cluster, batch=f"event:{event.id}",
+        outbox.notify(session, member, placed(msgid, event), in_cluster=cluster, batch=f"event:{event.id}",
                       event=event.title, start=event.starts_at, venue=event.place, event_id=event.id)
 
 
@@ -211,11 +227,10 @@ def _answer(ctx: Ctx, choice: str) -> None:
         _refuse(ctx, exc, event_id)
         return
     event = ctx.session.get(Event, event_id)
-    ctx.reply(ANSWERED[result.invitation.state], event=event.title, start=event.starts_at, venue=event.place,
+    ctx.reply(placed(ANSWERED[result.invitation.state], event), event=event.title, start=event.starts_at, venue=event.place,
               event_id=event.id, position=result.position)
     for member in result.promoted:
-        outbox.notify(ctx.session, member, "A place opened: you are coming to {event}, {start}, {venue}. "
-                      "Send NO {event_id} if you cannot.", in_cluster=ctx.cluster,
+        outbox.notify(ctx.session, member, placed(PLACE_OPENED, event), in_cluster=ctx.cluster,
                       event=event.title, start=event.starts_at, venue=event.place, event_id=event.id)
 
 

@@ -89,10 +89,21 @@ def _finish(ctx: Ctx, data: dict) -> None:
         _announce(ctx.session, cluster, member, admin)
 
 
+# The facilitator's notice by which of business and location the member gave: one imported from a short
+# list may have neither, and an empty field must leave no stray ", ,".
+ANNOUNCEMENTS = {
+    (True, True): N_("New member {number}: {name}, {business}, {location}. Send APPROVE {number} or REJECT "
+                     "{number}."),
+    (True, False): N_("New member {number}: {name}, {business}. Send APPROVE {number} or REJECT {number}."),
+    (False, True): N_("New member {number}: {name}, {location}. Send APPROVE {number} or REJECT {number}."),
+    (False, False): N_("New member {number}: {name}. Send APPROVE {number} or REJECT {number}."),
+}
+
+
 def _announce(session: Session, cluster: Cluster, member: Member, facilitator: Member) -> None:
-    outbox.notify(session, facilitator, "New member {number}: {name}, {business}, {location}. "
-                  "Send APPROVE {number} or REJECT {number}.", in_cluster=cluster,
-                  number=member.number, name=member.name, business=member.business, location=member.location)
+    business, location = (member.business or "").strip(), (member.location or "").strip()
+    outbox.notify(session, facilitator, ANNOUNCEMENTS[bool(business), bool(location)], in_cluster=cluster,
+                  number=member.number, name=member.name, business=business, location=location)
 
 
 ANNOUNCED = 5  # a new facilitator hears of at most this many waiting registrations one by one

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import outbox
-from bot.handlers.events import ANSWER_BUTTONS, send_invitations
+from bot.handlers.events import ANSWER_BUTTONS, REMINDER, placed, send_invitations
 from bot.jobs.job import Job
 from storage import events as store
 from storage.clusters import Cluster
@@ -20,8 +20,7 @@ def run_reminders(session: Session, settings, now: datetime) -> int:
         cluster = session.get(Cluster, event.cluster_id)
         for member in due.members:
             if due.kind == "start":
-                row = outbox.notify(session, member, "Reminder: {event} starts {start} at {venue}. At the venue "
-                                    "send HERE {event_id} and the code.", kind="reminder",
+                row = outbox.notify(session, member, placed(REMINDER, event), kind="reminder",
                                     batch=f"event:{event.id}:reminder", in_cluster=cluster, event=event.title,
                                     start=event.starts_at, venue=event.place, event_id=event.id)
             else:

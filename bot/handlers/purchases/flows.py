@@ -155,7 +155,9 @@ def _summarise(ctx: Ctx, values: dict) -> None:
     """What will be published, before the facilitator publishes it."""
     none = ctx.t("no limit")
     ctx.reply(
-        "{item} from {supplier}: {price} per {unit}, usually {usual}. Until {when}. Pay to {pay_to}.",
+        # The usual price is skipped with 0 (unknown): then the summary says nothing of it.
+        N_("{item} from {supplier}: {price} per {unit}, usually {usual}. Until {when}. Pay to {pay_to}.")
+        if values["usual"] else N_("{item} from {supplier}: {price} per {unit}. Until {when}. Pay to {pay_to}."),
         item=values["item"],
         supplier=values["supplier"],
         unit=values["unit"],

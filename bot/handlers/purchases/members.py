@@ -159,11 +159,13 @@ def paid(ctx: Ctx) -> None:
         outbox.notify(
             ctx.session,
             admin,
-            "{number} paid {amount} for {item}, ref {ref}. PAYOK {id} if received, PAYNO {id} if not.",
+            # A payment reported without a reference has its own sentence, with no "ref -".
+            N_("{number} paid {amount} for {item}, ref {ref}. PAYOK {id} if received, PAYNO {id} if not.")
+            if ref else N_("{number} paid {amount} for {item}. PAYOK {id} if received, PAYNO {id} if not."),
             in_cluster=ctx.cluster,
             number=ctx.member.number,
             amount=Money(amount, purchase.currency),
             item=purchase.item,
-            ref=ref or "-",
+            ref=ref,
             id=payment.id,
         )

@@ -101,10 +101,11 @@ def _decide(ctx: Ctx, confirm: bool) -> None:
         outbox.notify(
             ctx.session,
             member,
-            "Your payment of {amount} for {item} (ref {ref}) was not confirmed. "
-            "Please talk to the treasurer.",
+            N_("Your payment of {amount} for {item} (ref {ref}) was not confirmed. Please talk to the treasurer.")
+            if payment.reference
+            else N_("Your payment of {amount} for {item} was not confirmed. Please talk to the treasurer."),
             in_cluster=ctx.cluster,
-            ref=payment.reference or "-",
+            ref=payment.reference,
             **money,
         )
 

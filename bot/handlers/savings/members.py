@@ -104,19 +104,26 @@ def _confirmed_by_facilitator(ctx: Ctx) -> bool:
     return ctx.member.admin_role == "treasurer"
 
 
+# What the confirming officer is told, by the request's kind and whether the member gave a reference: a
+# request without one has its own sentence, with no "ref -".
+TO_CONFIRM = {
+    ("deposit", True): N_("Deposit {id} from {number} {name}: {amount}, ref {ref}. Send CONFIRM {id} or "
+                          "DECLINE {id}."),
+    ("deposit", False): N_("Deposit {id} from {number} {name}: {amount}. Send CONFIRM {id} or DECLINE {id}."),
+    ("repayment", True): N_("Repayment {id} from {number} {name}: {amount}, ref {ref}. Send CONFIRM {id} or "
+                            "DECLINE {id}."),
+    ("repayment", False): N_("Repayment {id} from {number} {name}: {amount}. Send CONFIRM {id} or DECLINE "
+                             "{id}."),
+}
+
+
 def _tell_confirmers(ctx: Ctx, request: Request) -> None:
     """The treasurer hears of each request; a treasurer's own goes to the facilitators instead."""
     roles = ("facilitator",) if _confirmed_by_facilitator(ctx) else ("treasurer",)
-    msgid = (
-        N_("Deposit {id} from {number} {name}: {amount}, ref {ref}. Send CONFIRM {id} or DECLINE {id}.")
-        if request.kind == "deposit"
-        else N_(
-            "Repayment {id} from {number} {name}: {amount}, ref {ref}. Send CONFIRM {id} or DECLINE {id}."
-        )
-    )
+    msgid = TO_CONFIRM[request.kind, bool(request.reference)]
     for officer in admins(ctx.session, ctx.cluster.id, roles):
-        tell(ctx, officer, msgid, id=request.id, number=ctx.member.number, name=ctx.member.name[:30],
-             amount=as_money(request.amount_minor, request.currency), ref=request.reference or "-")
+        tell(ctx, officer, msgid, id=request.id, number=ctx.member.number, name=ctx.member.name,
+             amount=as_money(request.amount_minor, request.currency), ref=request.reference)
 
 
 def balance(ctx: Ctx) -> None:

@@ -62,14 +62,25 @@ def decline(ctx: Ctx) -> None:
     owner = ctx.session.get(Member, request.member_id)
     ctx.reply("Request {id} declined; nothing posted. {number} was told.", id=request.id, number=owner.number)
     account = ctx.session.get(store.Account, request.account_id)
-    if reason:
-        declined = N_("Your payment of {amount}, ref {ref}, was declined: {reason}. Savings: {balance}.")
-    elif owner.admin_role == "treasurer":  # a facilitator decided the treasurer's own
-        declined = N_("Your payment of {amount}, ref {ref}, was declined. Please ask a facilitator. Savings: {balance}.")
-    else:
-        declined = N_("Your payment of {amount}, ref {ref}, was declined. Please ask the treasurer. Savings: {balance}.")
-    tell(ctx, owner, declined, amount=as_money(request.amount_minor, request.currency), ref=request.reference or "-",
-         balance=as_money(account.balance_minor, account.currency), reason=reason)
+    why = "reason" if reason else "facilitator" if owner.admin_role == "treasurer" else "treasurer"
+    tell(ctx, owner, DECLINED[why, bool(request.reference)], amount=as_money(request.amount_minor, request.currency),
+         ref=request.reference, balance=as_money(account.balance_minor, account.currency), reason=reason)
+
+
+# What the member is told of a declined payment: with the officer's reason, else whom to ask (a facilitator
+# decided the treasurer's own); a payment sent without a reference is worded without one (no "ref -").
+DECLINED = {
+    ("reason", True): N_("Your payment of {amount}, ref {ref}, was declined: {reason}. Savings: {balance}."),
+    ("reason", False): N_("Your payment of {amount} was declined: {reason}. Savings: {balance}."),
+    ("facilitator", True): N_("Your payment of {amount}, ref {ref}, was declined. Please ask a facilitator. "
+                              "Savings: {balance}."),
+    ("facilitator", False): N_("Your payment of {amount} was declined. Please ask a facilitator. Savings: "
+                               "{balance}."),
+    ("treasurer", True): N_("Your payment of {amount}, ref {ref}, was declined. Please ask the treasurer. "
+                            "Savings: {balance}."),
+    ("treasurer", False): N_("Your payment of {amount} was declined. Please ask the treasurer. Savings: "
+                             "{balance}."),
+}
 
 
 def _member_and_amount(ctx: Ctx) -> tuple[Member, int, str] | None:
