@@ -120,3 +120,30 @@ def test_split_breaks_a_word_too_long_for_one_part():
 def test_split_parts_always_fit(text):
     assert all(sms.fits(p) and p for p in sms.split(text))
     assert sms.fits(sms.truncate(text))
+
+
+def test_a_name_loses_its_last_word_then_its_last_letter():
+    assert sms.shorter("Mwanaisha Abdallah Kilimanjaro") == "Mwanaisha Abdallah.."
+    assert sms.shorter("Mwanaisha..") == "Mwanaish.."
+    assert sms.shorter("M..") == "M.."  # as short as a name gets
+    assert sms.shorter("Zoe\u0301 Ann") == "Zoe\u0301.." and sms.shorter("Zoe\u0301..") == "Zo.."  # é stays whole
+
+
+def test_ethiopic_is_spelt_in_latin_letters_as_names_are_written():
+    assert sms.romanise("ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ") == "Weyzero Birtukan Gebremedihin Weldeslase"
+    assert sms.romanise("አበበ በቂላ") == "Abebe Beqila" and sms.romanise("ጎጃም፣ ባሕር ዳር") == "Gojam, Bahir Dar"
+    assert sms.romanise("Asha Juma") == "Asha Juma" and sms.romanise("Mama 🍲 Shop") == "Mama Shop"
+    assert sms.is_gsm7(sms.romanise("".join(chr(c) for c in range(0x1200, 0x1380))))
+
+
+def test_fit_shortens_only_the_names_and_only_on_sms():
+    def word(values: dict) -> str:
+        return "{name} from {item}: {amount}. Reply YES {id}.".format(**values)
+
+    values = {"name": "ሰ" * 40, "item": "ለ" * 40, "amount": "TSh" + "9" * 40, "id": "12345"}
+    fitted = sms.fit(word, values)
+    assert fitted.fits and sms.encode(fitted.text).encoding == "GSM-7" and len(fitted.text) <= 160
+    assert fitted.text.endswith(": TSh" + "9" * 40 + ". Reply YES 12345.")
+    amharic = sms.fit(word, values, amharic=True)
+    assert amharic.fits and "ሰሰ" in amharic.text and sms.encode(amharic.text).units <= 134
+    assert sms.for_channel(word, values, channel="telegram", lang="en") == word(values)
