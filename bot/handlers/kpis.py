@@ -15,9 +15,12 @@ from storage.members import Member, MemberError, clear_committed, find_member, m
 
 
 def percent(ctx: Ctx, value: float | None) -> str:
+    """A share as the reader's language writes it, kept tight for one SMS: French "50 %" becomes "50%", as
+    the translated targets beside it are written."""
     if value is None:
         return "-"
-    return format_percent(value, locale=i18n.babel_locale(ctx.lang, ctx.region))
+    return format_percent(value, locale=i18n.babel_locale(ctx.lang, ctx.region)).replace("\u00a0", "").replace(
+        "\u202f", "")
 
 
 def kpi(ctx: Ctx) -> None:
