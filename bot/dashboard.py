@@ -68,18 +68,35 @@ def P_(msgid: str) -> str:
     return msgid
 
 
-KPI_LABELS = {
-    "committed": (P_("Committed members"), P_("at least 80 %% of participants")),
-    "industry": (P_("Firms and farms among committed"), P_("more than 70 %%, and at least one academia member")),
-    "contact": (P_("Personal contact, last 12 months"), P_("more than 40 %% (60 %% for excellence)")),
-    "joint": (P_("Joint activities, last 12 months"), P_("more than 30 %% (events attended, joint purchases)")),
-    "women": (P_("Women among participants"), ""),
-    "engaged": (P_("Wrote to the bot, last 90 days"), ""),
-    "poll_response": (P_("Poll response rate"), ""),
-    "satisfaction": (P_("Satisfaction in polls"), ""),
-    "savings": (P_("Savings held"), ""),
-    "loans_outstanding": (P_("Loans outstanding"), ""),
-    "purchase_savings": (P_("Saved by joint purchases, last 12 months"), ""),
+KPI_LABELS = {  # key: (label, target, how it is counted)
+    "committed": (P_("Committed members"), P_("at least 80 %% of participants"),
+                  P_("members with a confirmed savings deposit, an event attended or a pledge to a joint purchase "
+                     "in the last 12 months, or marked committed by the facilitator (COMMITTED) in that time, of "
+                     "all active members except facilitators")),
+    "industry": (P_("Firms and farms among committed"), P_("more than 70 %%, and at least one academia member"),
+                 P_("committed members whose role is firm (firms and farms), of all committed members; academia: "
+                    "committed members whose role is academia")),
+    "contact": (P_("Personal contact, last 12 months"), P_("more than 40 %% (60 %% for excellence)"),
+                P_("members with a visit or call logged (VISIT, CALL) in the last 12 months, of all active members "
+                   "except facilitators")),
+    "joint": (P_("Joint activities, last 12 months"), P_("more than 30 %% (events attended, joint purchases)"),
+              P_("members who attended an event (checked in or marked present) or pledged to a joint purchase in "
+                 "the last 12 months, of all active members except facilitators")),
+    "women": (P_("Women among participants"), "",
+              P_("active members except facilitators who gave their gender as female")),
+    "engaged": (P_("Wrote to the bot, last 90 days"), "",
+                P_("members who sent the bot a message in the last 90 days, of all active members except "
+                   "facilitators")),
+    "poll_response": (P_("Poll response rate"), "",
+                      P_("members who answered, of members asked, in the poll rounds opened in the last 12 months")),
+    "satisfaction": (P_("Satisfaction in polls"), "",
+                     P_("answers of 4 or 5 to the overall satisfaction question, of all its answers, in the last 12 "
+                        "months")),
+    "savings": (P_("Savings held"), "", P_("the members' savings balances added up, today")),
+    "loans_outstanding": (P_("Loans outstanding"), "", P_("what members still owe on their loans, today")),
+    "purchase_savings": (P_("Saved by joint purchases, last 12 months"), "",
+                         P_("the usual price less the pooled price, on every unit pledged to a purchase ordered in "
+                            "the last 12 months")),
 }
 MONEY_KPIS = ("savings", "loans_outstanding", "purchase_savings")
 PAGES = (("", P_("Overview")), ("members", P_("Members")), ("events", P_("Events")), ("purchases", P_("Purchases")),
@@ -140,6 +157,9 @@ class Formats:
 
     def moment(self, when: datetime) -> str:
         return i18n.format_timestamp(when, self.lang, self.tz, self.region)
+
+    def day(self, when: datetime) -> str:
+        return i18n.format_day(i18n.local_time(when, self.tz), self.lang, self.region)
 
 
 def render(template: str, lang: str, *, status: int = 200, cluster: Cluster | None = None,
@@ -496,11 +516,11 @@ class Dashboard:
         cluster, formats = page.cluster, page.formats
         kpis = []
         for k in kpi_store.compute(session, cluster, utcnow()):
-            label, target = KPI_LABELS.get(k.key, (k.key, ""))
+            label, target, how = KPI_LABELS.get(k.key, (k.key, "", ""))
             money = None
             if k.amount is not None or k.key in MONEY_KPIS:
                 money = "–" if k.amount is None else formats.money(k.amount, k.currency)
-            kpis.append({"label": label, "target": target, "money": money, "share": _pct(k.value),
+            kpis.append({"label": label, "target": target, "how": how, "money": money, "share": _pct(k.value),
                          "bar": bar(k.value, k.threshold), "numerator": k.numerator, "denominator": k.denominator,
                          "academia": k.academia, "met": k.met})
         counts = sorted(kpi_store.members_count(session, cluster).items())
@@ -522,7 +542,9 @@ class Dashboard:
             stmt = stmt.where(func.lower(Member.name).like(like) | func.lower(Member.number).like(like)
                               | func.lower(Member.business).like(like) | Member.phone.like(like))
         found = list(session.exec(stmt.order_by(Member.status != "pending", Member.id).limit(PAGE_ROWS + 1)))
+        committed = kpi_store.committed_ids(session, cluster.id, utcnow())
         return page.render("members.html", q=q, rows=found[:PAGE_ROWS], base=f"/dashboard/c/{cluster.code}/members",
+                           committed=committed, marks_from=utcnow() - kpi_store.YEAR,
                            decide=page.member.admin_role == "facilitator",
                            more=PAGE_ROWS if len(found) > PAGE_ROWS else 0,
                            notice=self._decided(session, request, page))

@@ -20,19 +20,6 @@ def local(moment, cluster: Cluster) -> str:
     return moment.astimezone(ZoneInfo(cluster.timezone)).isoformat(timespec="seconds") if moment else ""
 
 
-def members_rows(session: Session, cluster: Cluster) -> Rows:
-    columns = ["number", "name", "phone", "business", "sector", "location", "gender", "role", "language",
-               "status", "admin_role", "committed", "opted_out", "joined_at"]
-
-    def rows():
-        for m in session.exec(select(Member).where(Member.cluster_id == cluster.id)
-                              .order_by(Member.id).execution_options(yield_per=1000)):
-            yield [m.number, m.name, m.phone, m.business, m.sector, m.location, m.gender, m.role, m.language,
-                   m.status, m.admin_role, m.committed, m.opted_out, local(m.joined_at, cluster)]
-
-    return columns, rows()
-
-
 def messages_rows(session: Session, cluster: Cluster) -> Rows:
     """Both directions, oldest first; the cluster's messages are those of its members."""
     columns = ["direction", "id", "at", "channel", "member_number", "kind", "status", "segments", "text",

@@ -4,6 +4,11 @@ Participants are the cluster's active members other than its facilitators (the m
 a participant of the cluster it manages). Every share is a fraction of participants unless said
 otherwise; a period KPI looks back twelve months from `now`.
 
+A participant is committed when they took part in the last twelve months: a confirmed savings deposit
+(not reversed), an event attended (checked in with the code or marked attended), a pledge to a joint
+purchase, or the facilitator's mark (COMMITTED, dated, so it too lapses after twelve months unless
+renewed; UNCOMMITTED clears it). It is computed from those records, one query for all members.
+
 The thresholds (European Cluster Excellence criteria): at least 80 % of participants committed; more
 than 70 % of committed participants from industry (firms and farms) with at least one from academia;
 direct personal contact with more than 40 % of participants in the last year (60 % for excellence);
@@ -17,11 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import exists, union
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from storage import events, purchases, savings
 from storage import polls as polls_store
 from storage.clusters import Cluster
+from storage.db import utcnow
+from storage.exports import Rows, local
 from storage.members import Member
 from storage.messages import InboundMessage
 from storage.visits import Visit
@@ -65,18 +74,71 @@ class Kpi:
         return self.value > self.threshold if self.strict else self.value >= self.threshold
 
 
-def participants(session: Session, cluster: Cluster) -> list:
-    """Active members other than facilitators: (id, committed, role, gender) rows, all a KPI reads."""
-    return list(session.exec(select(Member.id, Member.committed, Member.role, Member.gender)
-                             .where(Member.cluster_id == cluster.id, Member.status == "active",
-                                    Member.admin_role != "facilitator").order_by(Member.id)))
+@dataclass(frozen=True)
+class Participant:
+    id: int
+    role: str
+    gender: str
+    committed: bool
 
 
-def committed(people: list) -> Kpi:
+def participants(session: Session, cluster: Cluster, now: datetime) -> list[Participant]:
+    """Active members other than facilitators, each with whether they are committed at `now`."""
+    rows = session.exec(select(Member.id, Member.role, Member.gender).where(
+        Member.cluster_id == cluster.id, Member.status == "active", Member.admin_role != "facilitator")
+        .order_by(Member.id)).all()
+    core = committed_ids(session, cluster.id, now)
+    return [Participant(m.id, m.role, m.gender, m.id in core) for m in rows]
+
+
+def _attended(cluster_id: int, since: datetime, now: datetime):
+    """Members checked in at an event (by its code, or marked attended by an officer) in the period."""
+    check_in, event = events.CheckIn, events.Event
+    return select(check_in.member_id).join(event, event.id == check_in.event_id).where(
+        event.cluster_id == cluster_id, check_in.at > since, check_in.at <= now)
+
+
+def _pledged(cluster_id: int, since: datetime, now: datetime):
+    """Members with a live pledge to a joint purchase (not cancelled) created in the period."""
+    p, pl = purchases.Purchase, purchases.Pledge
+    return select(pl.member_id).join(p, p.id == pl.purchase_id).where(
+        p.cluster_id == cluster_id, p.status != "cancelled", pl.quantity > 0, pl.created_at > since,
+        pl.created_at <= now)
+
+
+def _deposited(cluster_id: int, since: datetime, now: datetime):
+    """Members with a confirmed savings deposit in the period that was not reversed (a contribution; the
+    bot keeps no separate membership fee: a fee paid in cash is the facilitator's mark)."""
+    entry, account, reversal = savings.Entry, savings.Account, aliased(savings.Entry)
+    return select(account.member_id).join(entry, entry.account_id == account.id).where(
+        entry.cluster_id == cluster_id, entry.kind == "deposit", entry.loan_id.is_(None), entry.at > since,
+        entry.at <= now, ~exists().where(reversal.reverses_id == entry.id))
+
+
+def _marked(cluster_id: int, since: datetime, now: datetime):
+    """Members the facilitator marked committed (COMMITTED) in the period."""
+    return select(Member.id).where(Member.cluster_id == cluster_id, Member.committed_at > since,
+                                   Member.committed_at <= now)
+
+
+def _members(session: Session, *queries) -> set[int]:
+    """The members any of the queries finds: one statement (a UNION), however many members there are."""
+    return set(session.execute(union(*queries)).scalars())
+
+
+def committed_ids(session: Session, cluster_id: int, now: datetime) -> set[int]:
+    """Members who took part in the twelve months to `now`: a confirmed savings deposit, an event attended,
+    a pledge to a joint purchase, or the facilitator's mark. Status and role are the caller's filter."""
+    since = now - YEAR
+    return _members(session, _deposited(cluster_id, since, now), _attended(cluster_id, since, now),
+                    _pledged(cluster_id, since, now), _marked(cluster_id, since, now))
+
+
+def committed(people: list[Participant]) -> Kpi:
     return Kpi("committed", sum(m.committed for m in people), len(people), threshold=0.8)
 
 
-def industry(people: list) -> Kpi:
+def industry(people: list[Participant]) -> Kpi:
     """Firms and farms among committed participants; it is met only with at least one committed academic."""
     core = [m for m in people if m.committed]
     academia = sum(m.role == "academia" for m in core)
@@ -84,30 +146,16 @@ def industry(people: list) -> Kpi:
                academia=academia)
 
 
-def contact(session: Session, cluster: Cluster, people: list, now: datetime) -> Kpi:
+def contact(session: Session, cluster: Cluster, people: list[Participant], now: datetime) -> Kpi:
     ids = {m.id for m in people}
     visited = set(session.exec(select(Visit.member_id).where(Visit.cluster_id == cluster.id,
                                                              Visit.at > now - YEAR, Visit.at <= now)))
     return Kpi("contact", len(visited & ids), len(people), threshold=0.4, strict=True, excellence=0.6)
 
 
-def _event_attendees(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int]:
-    check_in, event = events.CheckIn, events.Event
-    return set(session.exec(select(check_in.member_id).join(event, event.id == check_in.event_id).where(
-        event.cluster_id == cluster_id, check_in.at > since, check_in.at <= now)))
-
-
-def _pledgers(session: Session, cluster_id: int, since: datetime, now: datetime) -> set[int]:
-    """Members with a live pledge to a joint purchase (not cancelled) created in the period."""
-    p, pl = purchases.Purchase, purchases.Pledge
-    return set(session.exec(select(pl.member_id).join(p, p.id == pl.purchase_id).where(
-        p.cluster_id == cluster_id, p.status != "cancelled", pl.quantity > 0, pl.created_at > since,
-        pl.created_at <= now)))
-
-
-def joint(session: Session, cluster: Cluster, people: list, now: datetime) -> Kpi:
+def joint(session: Session, cluster: Cluster, people: list[Participant], now: datetime) -> Kpi:
     """Participants who attended an event or pledged to a joint purchase in the last year."""
-    found = _event_attendees(session, cluster.id, now - YEAR, now) | _pledgers(session, cluster.id, now - YEAR, now)
+    found = _members(session, _attended(cluster.id, now - YEAR, now), _pledged(cluster.id, now - YEAR, now))
     return Kpi("joint", len(found & {m.id for m in people}), len(people), threshold=0.3, strict=True)
 
 
@@ -161,7 +209,7 @@ def money(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
 
 def compute(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
     """Every KPI of one cluster at `now`, the four thresholds first."""
-    people = participants(session, cluster)
+    people = participants(session, cluster, now)
     return [committed(people), industry(people), contact(session, cluster, people, now),
             joint(session, cluster, people, now), women(people), engaged(session, cluster, people, now),
             *polls(session, cluster, now), *money(session, cluster, now)]
@@ -169,6 +217,24 @@ def compute(session: Session, cluster: Cluster, now: datetime) -> list[Kpi]:
 
 def by_key(kpis: list[Kpi]) -> dict[str, Kpi]:
     return {k.key: k for k in kpis}
+
+
+def members_rows(session: Session, cluster: Cluster, now: datetime | None = None) -> Rows:
+    """The members export. `committed` is what the KPI counts (took part in the 12 months to now, status
+    aside); `committed_mark` is the date of the facilitator's mark, if any (it lapses after 12 months)."""
+    now = now or utcnow()
+    core = committed_ids(session, cluster.id, now)
+    columns = ["number", "name", "phone", "business", "sector", "location", "gender", "role", "language",
+               "status", "admin_role", "committed", "committed_mark", "opted_out", "joined_at"]
+
+    def rows():
+        for m in session.exec(select(Member).where(Member.cluster_id == cluster.id)
+                              .order_by(Member.id).execution_options(yield_per=1000)):
+            yield [m.number, m.name, m.phone, m.business, m.sector, m.location, m.gender, m.role, m.language,
+                   m.status, m.admin_role, m.id in core, local(m.committed_at, cluster), m.opted_out,
+                   local(m.joined_at, cluster)]
+
+    return columns, rows()
 
 
 def members_count(session: Session, cluster: Cluster) -> dict[str, int]:

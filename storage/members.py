@@ -34,7 +34,7 @@ class Member(SQLModel, table=True):
     language: str = Field(default="en", max_length=5)
     status: str = Field(default="pending", max_length=10, index=True)
     admin_role: str = Field(default="member", max_length=12)
-    committed: bool = False
+    committed_at: datetime | None = None  # the facilitator's mark (COMMITTED): counts for 12 months from then
     opted_out: bool = False
     phone: str = Field(default="", max_length=20, index=True)
     joined_at: datetime = Field(default_factory=utcnow)
@@ -171,6 +171,33 @@ def decide(session: Session, member: Member, status: str, actor: Member) -> Memb
     audit.record(session, "member." + ("approve" if status == "active" else "reject"),
                  cluster_id=member.cluster_id, actor_member_id=actor.id, subject=member.number)
     return member
+
+
+def mark_committed(session: Session, member: Member, actor: Member | None, now: datetime,
+                   via: str = "sms") -> Member:
+    """The facilitator's mark that the member is committed (a fee paid in cash, a signed commitment...):
+    it counts toward the committed KPI for 12 months from `now`, like every other way of taking part.
+    Marking again renews it. Only active members can be marked."""
+    if member.status != "active":
+        raise MemberError("not_active")
+    member.committed_at = now
+    session.add(member)
+    audit.record(session, "member.commit", cluster_id=member.cluster_id, actor_member_id=actor.id if actor else None,
+                 actor=actor.number if actor else via, subject=member.number, via=via)
+    return member
+
+
+def clear_committed(session: Session, member: Member, actor: Member | None, via: str = "sms") -> bool:
+    """Clears the facilitator's mark; False (nothing recorded) when there was none. The member still counts
+    as committed while their own records (deposits, attendance, pledges) say they took part."""
+    if member.committed_at is None:
+        return False
+    marked, member.committed_at = member.committed_at, None
+    session.add(member)
+    audit.record(session, "member.uncommit", cluster_id=member.cluster_id,
+                 actor_member_id=actor.id if actor else None, actor=actor.number if actor else via,
+                 subject=member.number, via=via, marked_at=marked)
+    return True
 
 
 def admins(session: Session, cluster_id: int, roles: tuple[str, ...] = ("facilitator", "treasurer")) -> list[Member]:

@@ -13,6 +13,7 @@ from storage import (
     events,
     exports,
     glossary,
+    kpis,
     members,
     messages,
     polls,
@@ -30,7 +31,7 @@ metadata = SQLModel.metadata
 
 def export_registry() -> dict[str, exports.Exporter]:
     """Every export KIND; each domain module may offer its own in an EXPORTS dict."""
-    kinds: dict[str, exports.Exporter] = {"members": exports.members_rows, "messages": exports.messages_rows}
+    kinds: dict[str, exports.Exporter] = {"members": kpis.members_rows, "messages": exports.messages_rows}
     for module in DOMAINS:
         kinds.update(getattr(module, "EXPORTS", {}))
     return kinds

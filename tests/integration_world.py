@@ -5,7 +5,8 @@ the seams between domains are exercised on rows the domains really write. Times 
 (the moment the test runs), so the webhook and the dashboard, which read the clock, see the same figures.
 
 Participants (active, not facilitators): the treasurer T and M1..M6 = 7.
-  committed: T, M1..M5 = 6 of 7;  committed firms: T, M1..M4 = 5 of 6, academia M5 = 1
+  committed: T, M5 marked by the facilitator 60 days ago; M1, M2, M3 saved (and attended), M4 pledged
+             => T, M1..M5 = 6 of 7;  committed firms: T, M1..M4 = 5 of 6, academia M5 = 1
   women: T, M1, M2, M3 = 4 of 7
   contact in 12 months: M1 (twice), M2 = 2 of 7; M3 only 400 days ago
   joint activities: attended the workshop M1, M2, M3; pledged M3, M4 => M1..M4 = 4 of 7
@@ -68,8 +69,8 @@ def build(db, cluster: Cluster, add_member) -> World:
     with session_scope(db) as s:
         c = s.get(Cluster, cluster.id)
         m = {k: s.get(Member, v) for k, v in world.ids.items()}
-        for key in ("T", "M1", "M2", "M3", "M4", "M5"):
-            m[key].committed = True
+        for key in ("T", "M5"):  # the others are committed by their own records
+            m[key].committed_at = world.now - timedelta(days=60)
             s.add(m[key])
         s.flush()
         _visits(s, world, m)

@@ -49,8 +49,8 @@ def test_cancelled_purchase_and_old_records_leave_the_year_kpis(db, world):
 def test_kpi_sms_states_the_four_thresholds(phone, world):
     reply = phone(w.FAC).last("KPI")
     # committed 6/7, firms 5/6, academia 1, contact 2/7, joint 4/7; three of four met
-    assert reply == ("Committed 86% (80%), firms 83% (70%), academia 1, contact 29% (40%), joint 57% (30%): "
-                     "3 of 4 met.")
+    assert reply == ("12 months: 6 of 7 members took part, 86% (min 80%); firms 83% (>70%), academia 1; "
+                     "contacted 29% (>40%); joint activities 57% (>30%). 3 of 4 met.")
 
 
 def test_kpi_sms_is_refused_to_members(phone, world):

@@ -1,6 +1,6 @@
 """Each KPI against a hand-computed fixture: 10 participants, a facilitator and a pending member.
 
-Participants P1..P10 (P = index): committed P1..P8; roles of the committed: 6 firms, 1 academia,
+Participants P1..P10 (P = index): committed P1..P8 (marked by the facilitator); roles of the committed: 6 firms, 1 academia,
 1 government; women P1..P6. Shares below are worked out by hand in each test's comment.
 """
 
@@ -39,7 +39,7 @@ def people(db, cluster, add_member):
     with session_scope(db) as s:
         for m in found[:8]:
             row = s.get(Member, m.id)
-            row.committed = True
+            row.committed_at = NOW - timedelta(days=30)  # the facilitator's mark
             s.add(row)
     return fac, found
 
@@ -58,7 +58,7 @@ def test_committed_below_threshold(db, cluster, people):
     _fac, found = people
     with session_scope(db) as s:
         row = s.get(Member, found[0].id)
-        row.committed = False
+        row.committed_at = None
         s.add(row)
     k = _compute(db, cluster)["committed"]
     assert (k.numerator, k.denominator, k.met) == (7, 10, False)
@@ -183,8 +183,8 @@ def test_no_participants_means_no_value_not_a_division_by_zero(db, cluster):
 
 def test_kpi_by_message_fits_one_sms(db, settings, cluster, people):
     reply = say(db, settings, "+255712000099", "KPI", now=NOW)[0]
-    assert reply == ("Committed 80% (80%), firms 75% (70%), academia 1, contact 0% (40%), joint 0% (30%): "
-                     "2 of 4 met.")
+    assert reply == ("12 months: 8 of 10 members took part, 80% (min 80%); firms 75% (>70%), academia 1; "
+                     "contacted 0% (>40%); joint activities 0% (>30%). 2 of 4 met.")
     assert len(reply) <= 160
     assert "Only a facilitator" in say(db, settings, "+255712000010", "KPI", now=NOW)[0]
 

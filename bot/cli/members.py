@@ -1,4 +1,4 @@
-"""`clusterbot facilitator add`, `import members` (CSV or XLSX) and one member's data: `member export|forget`."""
+"""`clusterbot facilitator add`, `import members` (CSV or XLSX) and one member: `member export|forget|commit|uncommit`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ import json
 import sys
 from pathlib import Path
 
-from bot import tables
+from bot import i18n, tables
 from bot.cli.common import Cli, CliError
 from bot.handlers.registration import announce_pending
-from storage.db import session_scope
-from storage.members import MemberError, admins, find_member, import_rows, normalise_phone, set_admin
+from storage import kpis
+from storage.db import session_scope, utcnow
+from storage.members import (
+    MemberError,
+    admins,
+    clear_committed,
+    find_member,
+    import_rows,
+    mark_committed,
+    normalise_phone,
+    set_admin,
+)
 from storage.privacy import export_member, forget_member
 
 
@@ -74,6 +84,30 @@ def cmd_member_forget(args, cli: Cli) -> None:
         print(f"member {member.number} forgotten; amounts on record are kept under the anonymous number")
 
 
+def cmd_member_commit(args, cli: Cli) -> None:
+    """The facilitator's committed mark from the terminal: set (it counts for 12 months) or cleared."""
+    with session_scope(cli.db) as session:
+        cluster = cli.cluster(session, args.cluster)
+        member = cli.member(session, cluster, args.member)
+        now = utcnow()
+        if args.action == "commit":
+            try:
+                mark_committed(session, member, None, now, via="cli")
+            except MemberError as exc:
+                raise CliError(f"cannot mark {member.number}: {exc.code}") from exc
+            until = i18n.format_day(i18n.local_time(now + kpis.YEAR, cluster.timezone), "en", cluster.region)
+            print(f"{member.number} {member.name} is marked committed until {until}")
+            return
+        if not clear_committed(session, member, None, via="cli"):
+            print(f"{member.number} {member.name} has no committed mark; nothing changed")
+            return
+        session.flush()
+        still = member.id in kpis.committed_ids(session, cluster.id, now)
+        print(f"mark cleared for {member.number} {member.name}; "
+              + ("still committed by their own records (saved, attended or pledged in 12 months)" if still
+                 else "no longer counted as committed"))
+
+
 def register_cli(sub) -> None:
     fac = sub.add_parser("facilitator", help="facilitators and treasurers").add_subparsers(dest="action",
                                                                                             required=True)
@@ -99,3 +133,9 @@ def register_cli(sub) -> None:
     p.add_argument("--cluster")
     p.add_argument("--yes", action="store_true")
     p.set_defaults(func=cmd_member_forget)
+    for action, text in (("commit", "mark a member committed for 12 months (the COMMITTED command)"),
+                         ("uncommit", "clear a member's committed mark (the UNCOMMITTED command)")):
+        p = member.add_parser(action, help=text)
+        p.add_argument("member", nargs="+", help="phone or member number")
+        p.add_argument("--cluster")
+        p.set_defaults(func=cmd_member_commit)

@@ -38,7 +38,7 @@ def visit(ctx: Ctx) -> None:
         ctx.reply("{number} is not an active member; nothing was saved.", number=member.number)
         return
     ctx.session.flush()
-    found = kpi_store.contact(ctx.session, ctx.cluster, kpi_store.participants(ctx.session, ctx.cluster), ctx.now)
+    found = kpi_store.contact(ctx.session, ctx.cluster, kpi_store.participants(ctx.session, ctx.cluster, ctx.now), ctx.now)
     ctx.reply(NP_("Contact with {number} {name} saved. In 12 months you reached {reached} of {count} member "
                   "({percent}).",
                   "Contact with {number} {name} saved. In 12 months you reached {reached} of {count} members "

@@ -91,7 +91,7 @@ def _seed(db, cluster, add_member) -> Member:
         add_member(f"+25571200002{i}", name=f"Member {i}", role=role)
     with session_scope(db) as s:
         for m in s.exec(select(Member).where(Member.admin_role == "member")):
-            m.committed = True
+            m.committed_at = utcnow()  # the facilitator's mark
             s.add(m)
     return add_member("+255712000040", status="pending", name="Neema Pending")
 
