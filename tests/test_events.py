@@ -122,7 +122,7 @@ def test_invitations_in_each_language_and_telegram_buttons(db, settings, cluster
     assert [value for _label, value in json.loads(tg_msg.buttons)] == ["YES 1", "NO 1", "MAYBE 1"]
     assert "coming" in say(db, settings, "5550003", "YES 1", channel="telegram", now=NOW)[0]
     assert "NIPO" in say(db, settings, sw.phone, "ndiyo 1", now=NOW)[0]
-    assert "peut-etre pour" in say(db, settings, fr.phone, "Peut-être 1", now=NOW)[0]
+    assert "vous hésitez pour" in say(db, settings, fr.phone, "Peut-être 1", now=NOW)[0]
     with session_scope(db) as s:
         rows = {i.member_id: (i.state, i.channel) for i in s.exec(select(Invitation))}
     assert rows == {sw.id: ("yes", "sms"), fr.id: ("maybe", "sms"), tg.id: ("yes", "telegram")}
