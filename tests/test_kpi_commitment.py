@@ -318,8 +318,8 @@ def test_cli_member_commit_and_uncommit(db, cluster, crew, cli_run):
            "shughuli za pamoja 0% (>30%). 0/4 yamefikiwa."),
     ("fr", "12 mois: 1/2 ont participé, 50% (min 80%); entreprises 100% (>70%), recherche 0; "
            "contactés 0% (>40%); actions communes 0% (>30%). 0/4 atteints."),
-    ("am", "12 ወራት፦ ከ2 አባላት 1 ተሳትፈዋል፣ 50% (ግብ 80%)፤ ድርጅቶች 100% (>70%)፣ አካዳሚ 0፤ ያገኘናቸው 0% (>40%)፤ "
-           "የጋራ ተግባራት 0% (>30%)። 0/4 ተሳክተዋል።"),
+    ("am", "12 ወራት፦ 1/2 አባላት ተሳትፈዋል፣ 50% (≥80%)፤ ድርጅቶች 100% (>70%)፣ ትምህርትና ምርምር 0፤ ያገኘናቸው 0% (>40%)፤ "
+           "የጋራ ሥራ 0% (>30%)። 0/4 ተሳክተዋል።"),
 ])
 def test_kpi_message_reads_the_counts_in_each_language_and_fits(db, settings, cluster, crew, lang, expected):
     fac, _t, member = crew
