@@ -192,7 +192,7 @@ def fit(render, values: dict, *, amharic: bool = False) -> Fitted:
     if not names:
         return Fitted(text, False)
     if not amharic:
-        names = {k: romanise(v) for k, v in names.items()}
+        names = {k: romanise(v) if romanisable(v) else v for k, v in names.items()}
         candidate = render({**values, **names})
         if within(candidate, amharic=amharic):
             return Fitted(candidate, True)
@@ -260,6 +260,14 @@ def _syllable(cp: int) -> tuple[str, int] | None:
     if not 0 <= row < len(_ETHIOPIC_CONSONANTS):
         return None
     return _ETHIOPIC_CONSONANTS[row], order
+
+
+def romanisable(text: str) -> bool:
+    """Whether `romanise` keeps every letter and digit of the text: each is GSM-7 already or Ethiopic
+    (only signs such as an emoji may go). A name in another script (Arabic, Devanagari) keeps its own
+    letters, in UCS-2, rather than vanishing."""
+    return all(is_gsm7(normalise(ch)) or _syllable(ord(ch)) or "\u1361" <= ch <= "\u1371"
+               for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
 def romanise(text: str) -> str:

@@ -136,6 +136,18 @@ def test_ethiopic_is_spelt_in_latin_letters_as_names_are_written():
     assert sms.is_gsm7(sms.romanise("".join(chr(c) for c in range(0x1200, 0x1380))))
 
 
+def test_a_name_in_a_script_without_a_latin_spelling_keeps_its_letters():
+    assert sms.romanisable("ብርቱካን Shop") and sms.romanisable("Mama 🍲 Shop")
+    assert not sms.romanisable("١") and not sms.romanisable("محمد") and not sms.romanisable("राम ብር")
+
+    def word(values: dict) -> str:
+        return "I have no definition of {term}. Send DEF for topics, or PROPOSE {term} = your word.".format(
+            **values)
+
+    for name in ("١٢", "محمد علي", "राम"):
+        assert name in sms.for_channel(word, {"term": name}, channel="sms", lang="en")
+
+
 def test_fit_shortens_only_the_names_and_only_on_sms():
     def word(values: dict) -> str:
         return "{name} from {item}: {amount}. Reply YES {id}.".format(**values)
