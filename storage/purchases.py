@@ -23,6 +23,7 @@ from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
 from storage.clusters import Cluster
+from storage.currency import payable_step
 from storage.db import insert_once, lock_row, utcnow
 from storage.exports import Rows, local
 from storage.members import Member
@@ -175,20 +176,23 @@ class Summary:
 # Arithmetic -----------------------------------------------------------------------------------------
 
 
-def amount_for(price: int, quantity: int) -> int:
-    """Price of a quantity in minor units, rounded half up to the minor unit (exact for whole units)."""
-    return int((Decimal(price) * quantity / QTY_SCALE).to_integral_value(ROUND_HALF_UP))
+def amount_for(price: int, quantity: int, currency: str) -> int:
+    """Price of a quantity in minor units, rounded half up to what a member can pay in the currency: whole
+    shillings for TZS (7.5 x TSh 1,501 is TSh 11,258, never TSh 11,257.50, which PAID would refuse), the
+    cent for KES. Exact for whole units."""
+    step = payable_step(currency)
+    return int((Decimal(price) * quantity / QTY_SCALE / step).to_integral_value(ROUND_HALF_UP)) * step
 
 
 def amount_due(purchase: Purchase, quantity: int) -> int:
-    return amount_for(purchase.unit_price, quantity)
+    return amount_for(purchase.unit_price, quantity, purchase.currency)
 
 
 def saving_for(purchase: Purchase, quantity: int) -> int:
     """What pooling saved on this quantity; 0 when the usual individual price is unknown."""
     if not purchase.individual_price:
         return 0
-    return amount_for(purchase.individual_price, quantity) - amount_due(purchase, quantity)
+    return amount_for(purchase.individual_price, quantity, purchase.currency) - amount_due(purchase, quantity)
 
 
 def minimum_met(session: Session, purchase: Purchase) -> bool:

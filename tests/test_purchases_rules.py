@@ -1,0 +1,51 @@
+"""The rules issue 14 item 11 left for joint purchases, in every language: an amount the bot asks a member
+to pay is one they can pay and type back; every quantity shown carries the purchase's unit; how to pay
+fits a till number and a name; the saving of pooled buying is counted one way by the SMS and the CLI."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.scheduler import run_due
+from storage import purchases as store
+from storage.clusters import Cluster
+from storage.db import session_scope
+from storage.members import Member
+from storage.purchases import PurchasePayment
+from tests.conftest import outbox
+from tests.test_purchases_typing import LANGS, MEMBER, START, kw, send, world  # noqa: F401 (fixture)
+
+DEADLINE = START + timedelta(days=12)
+
+
+def seed_at(db, cluster, world, price_minor: int) -> int:  # noqa: F811
+    """Maize seed by the kg, parts allowed, at `price_minor` a kg, offered to the world's members."""
+    with session_scope(db) as s:
+        p = store.create_purchase(s, s.get(Cluster, cluster.id), item="Seed", unit="kg", units="kg",
+                                  whole_units=False, unit_price=price_minor, minimum=1_000,
+                                  deadline=DEADLINE, now=START, pay_to="M-Pesa 0712 345 678")
+        store.offer(s, p, [s.get(Member, i) for i in world["members"].values()], START)
+        return p.id
+
+
+# An amount asked is an amount a member can pay --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_amount_due_is_in_whole_shillings_and_paid_back_as_written(db, settings, cluster, world, lang):  # noqa: F811
+    pid = seed_at(db, cluster, world, 150_100)  # TSh 1,501 a kg: 7.5 kg is TSh 11,257.50 on paper
+    reply = send(db, settings, lang, f"{kw('BUY', lang)} {pid} 7,5")[0]
+    assert "11" in reply and not re.search(r"11.?25[78][.,]50", reply), reply
+    run_due(db, settings, DEADLINE + timedelta(seconds=30))
+    [notice] = [m.text for m in outbox(db, MEMBER[lang]) if f"{kw('PAID', lang)} {pid} " in m.text]
+    digits = notice.split(f"{kw('PAID', lang)} {pid} ", 1)[1].split()[0]
+    assert digits == "11258", notice  # rounded half up to the shilling
+    send(db, settings, lang, f"{kw('PAID', lang)} {pid} {digits} QK{lang}", now=DEADLINE + timedelta(hours=1))
+    with session_scope(db) as s:
+        assert [p.amount for p in s.exec(select(PurchasePayment))] == [1_125_800]
+        member = s.get(Member, world["members"][lang])
+        assert store.account(s, store.get_purchase(s, s.get(Cluster, cluster.id), pid), member).due == 1_125_800
