@@ -603,6 +603,7 @@ def account(session: Session, purchase: Purchase, member: Member) -> Account:
 
 
 def summary(session: Session, purchase: Purchase) -> Summary:
+    """A purchase's totals; its saving is counted as `saves` says, the one rule of what pooling saved."""
     rows = [acc for _m, acc in accounts(session, purchase)]
     return Summary(
         pledged=sum(a.quantity for a in rows),
@@ -611,20 +612,25 @@ def summary(session: Session, purchase: Purchase) -> Summary:
         paid=sum(a.paid for a in rows),
         reported=sum(a.reported for a in rows),
         outstanding=sum(a.outstanding for a in rows),
-        saving=sum(a.saving for a in rows),
+        saving=sum(a.saving for a in rows) if saves(session, purchase) else 0,
         paid_in_full=sum(1 for a in rows if a.quantity and a.outstanding == 0),
         collected=sum(1 for a in rows if a.collected),
     )
 
 
-def cluster_savings(session: Session, cluster: Cluster) -> tuple[int, dict[int, int]]:
-    """What joint buying saved the cluster: the total and each member's share (member id → minor units).
+def saves(session: Session, purchase: Purchase) -> bool:
+    """Whether a purchase's pledges count as saved: it reached its minimum (the group buys at the pooled
+    price) and was not called off. Open purchases past their minimum count what is pledged so far; a
+    purchase short of its minimum, open or closed, saves nothing yet."""
+    return purchase.status != "cancelled" and minimum_met(session, purchase)
 
-    Cancelled purchases and purchases still taking pledges count for nothing: only goods bought count.
-    """
+
+def cluster_savings(session: Session, cluster: Cluster) -> tuple[int, dict[int, int]]:
+    """What joint buying saved the cluster: the total and each member's share (member id → minor units),
+    over the purchases that `saves` counts: the same figure as the sum of their summaries' saving."""
     per_member: dict[int, int] = {}
-    for purchase in cluster_purchases(session, cluster, ("closed", "ordered", "delivered")):
-        if purchase.status == "closed" and not minimum_met(session, purchase):
+    for purchase in cluster_purchases(session, cluster):
+        if not saves(session, purchase):
             continue
         for pledge_row, member in pledgers(session, purchase):
             per_member[member.id] = per_member.get(member.id, 0) + saving_for(purchase, pledge_row.quantity)

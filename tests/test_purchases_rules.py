@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot import i18n, sms
 from bot.scheduler import run_due
 from storage import purchases as store
 from storage.clusters import Cluster
@@ -17,7 +18,7 @@ from storage.db import session_scope
 from storage.members import Member
 from storage.purchases import PurchasePayment
 from tests.conftest import outbox
-from tests.test_purchases_typing import LANGS, MEMBER, START, kw, send, world  # noqa: F401 (fixture)
+from tests.test_purchases_typing import LANGS, MEMBER, OFFICER, START, kw, send, world  # noqa: F401 (fixture)
 
 DEADLINE = START + timedelta(days=12)
 
@@ -49,3 +50,36 @@ def test_an_amount_due_is_in_whole_shillings_and_paid_back_as_written(db, settin
         assert [p.amount for p in s.exec(select(PurchasePayment))] == [1_125_800]
         member = s.get(Member, world["members"][lang])
         assert store.account(s, store.get_purchase(s, s.get(Cluster, cluster.id), pid), member).due == 1_125_800
+
+
+# What pooled buying saved: one rule for the SMS and the CLI -----------------------------------------------------
+
+
+def bags(db, cluster, world, *, minimum: int, pledges: dict[str, int], cancel: bool = False) -> int:  # noqa: F811
+    """Coffee by the bag at TSh 45,000, usually TSh 52,000, with these pledges (language: bags)."""
+    with session_scope(db) as s:
+        c = s.get(Cluster, cluster.id)
+        p = store.create_purchase(s, c, item="Coffee", unit="bag", units="bags", unit_price=4_500_000,
+                                  individual_price=5_200_000, minimum=minimum * 1000, deadline=DEADLINE, now=START)
+        store.offer(s, p, [s.get(Member, i) for i in world["members"].values()], START)
+        for lang, n in pledges.items():
+            store.pledge(s, p.id, s.get(Member, world["members"][lang]), n * 1000, START)
+        if cancel:
+            store.advance(s, p, "cancelled", None, START)
+        return p.id
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_sms_and_the_cli_count_the_same_saving(db, settings, cluster, world, cli_run, lang):  # noqa: F811
+    bags(db, cluster, world, minimum=2, pledges={"en": 3, "sw": 2})  # open, minimum met: 5 x TSh 7,000
+    bags(db, cluster, world, minimum=100, pledges={"fr": 1})  # open, short of its minimum: nothing yet
+    bags(db, cluster, world, minimum=1, pledges={"am": 2}, cancel=True)  # called off: nothing
+    overview = send(db, settings, lang, kw("PURCHASE", lang), who=OFFICER)[0]
+    saved = sms.outgoing(i18n.format_money(3_500_000, "TZS", lang, "TZ"))
+    assert saved in overview and "2" in overview.split(saved, 1)[1], overview
+    code, out, err = cli_run("purchase", "list")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[-1] == "saved 35000.00 TZS for 2 members"
+    per_purchase = [float(line.split("saved ")[1].split()[0]) for line in lines[:-1]]
+    assert per_purchase == [0.0, 0.0, 35000.0, 0.0, 0.0]  # the world's two purchases have no pledges

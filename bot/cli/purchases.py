@@ -107,3 +107,7 @@ def cmd_list(args, cli) -> None:
             progress = f"{store.quantity_text(s.pledged)}/{store.quantity_text(p.minimum)} {p.units}"
             fields = [str(p.id), p.item, p.status, progress, f"due {due}", f"paid {paid_}", f"saved {saved}"]
             print("\t".join(fields), p.currency)
+        total, per_member = store.cluster_savings(session, cluster)
+        count = len(per_member)
+        print(f"saved {store.money_text(total, cluster.currency)} {cluster.currency} for {count} "
+              f"member{'' if count == 1 else 's'}")
