@@ -48,7 +48,7 @@ class Purchase(SQLModel, table=True):
     unit_price: int = Field(sa_type=BigInteger)  # minor units, at the pooled rate
     individual_price: int = Field(default=0, sa_type=BigInteger)  # minor units, the usual price when a member buys alone; 0 = unknown
     supplier: str = Field(default="", max_length=30)
-    pay_to: str = Field(default="", max_length=30)  # how members pay, e.g. a mobile-money number
+    pay_to: str = Field(default="", max_length=50)  # how members pay: a till or mobile-money number and a name
     minimum: int
     maximum: int | None = None
     member_limit: int | None = None
@@ -64,6 +64,11 @@ class Purchase(SQLModel, table=True):
 
     def unit_word(self, quantity: int) -> str:
         return self.unit if quantity == QTY_SCALE else self.units
+
+
+def column_length(name: str) -> int:
+    """How many characters a purchase's text column holds: the one limit the flow, the CLI and storage use."""
+    return Purchase.__table__.c[name].type.length
 
 
 class PurchaseOffer(SQLModel, table=True):
@@ -239,15 +244,15 @@ def create_purchase(
         raise PurchaseError("deadline_past")
     purchase = Purchase(
         cluster_id=cluster.id,
-        item=item[:24],
-        unit=unit[:12],
-        units=(units.strip() or unit)[:12],
+        item=item[:column_length("item")],
+        unit=unit[:column_length("unit")],
+        units=(units.strip() or unit)[:column_length("units")],
         whole_units=whole_units,
         currency=cluster.currency,
         unit_price=unit_price,
         individual_price=individual_price,
-        supplier=supplier.strip()[:30],
-        pay_to=pay_to.strip()[:30],
+        supplier=supplier.strip()[:column_length("supplier")],
+        pay_to=pay_to.strip()[:column_length("pay_to")],
         minimum=minimum,
         maximum=maximum,
         member_limit=member_limit,

@@ -105,7 +105,7 @@ def test_forty_members_pledge_by_sms_purchase_closes_itself_and_facilitator_sees
     assert "already" in reply
     assert pledged(db, pid) == 60
     reply = say(db, settings, members_phone(1), f"BUY {pid} 3", now=START)[0]
-    assert reply.startswith("3 bags of Fertiliser DAP: TSh135,000, you save TSh21,000. Group: 61 of 50.")
+    assert reply.startswith("3 bags of Fertiliser DAP: TSh135,000, you save TSh21,000. Group: 61 of 50 bags.")
 
     # Before the deadline: progress notices once each, nothing closes.
     run_due(db, settings, START + timedelta(days=1))
@@ -122,7 +122,7 @@ def test_forty_members_pledge_by_sms_purchase_closes_itself_and_facilitator_sees
     closing = [m for m in outbox(db, members_phone(1)) if "closed" in m.text]
     assert len(closing) == 1
     assert closing[0].text == (
-        "Fertiliser DAP closed: you owe TSh135,000 for 3. Pay to M-Pesa 0712 345 678 "
+        "Fertiliser DAP closed: TSh135,000 for 3 bags. Pay to M-Pesa 0712 345 678 "
         f"Neema, then send PAID {pid} 135000 and the ref."
     )
     facilitator = [m for m in outbox(db, FACILITATOR) if "closed" in m.text]
@@ -436,7 +436,7 @@ def test_fractional_units_take_parts(cli_run, db, settings, people):
         pid = s.exec(select(Purchase.id)).one()
     reply = say(db, settings, members_phone(1), f"BUY {pid} 2,5")[0]
     # 2.5 x TSh 4,501 is TSh 11,252.50: asked in whole shillings, as a member can pay it
-    assert reply.startswith("2.5 kg of Maize seed: TSh11,253 to pay. Group: 2.5 of 200.")
+    assert reply.startswith("2.5 kg of Maize seed: TSh11,253 to pay. Group: 2.5 of 200 kg.")
 
 
 def test_amounts_round_half_up_to_what_the_currency_pays():

@@ -5,7 +5,7 @@ fits a till number and a name; the saving of pooled buying is counted one way by
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -19,6 +19,8 @@ from storage.members import Member
 from storage.purchases import PurchasePayment
 from tests.conftest import outbox
 from tests.test_purchases_typing import LANGS, MEMBER, OFFICER, START, kw, send, world  # noqa: F401 (fixture)
+
+DEBES = re.compile(r"\bdebes\b")  # a tin of grain: a unit no message's own words contain
 
 DEADLINE = START + timedelta(days=12)
 
@@ -52,6 +54,38 @@ def test_an_amount_due_is_in_whole_shillings_and_paid_back_as_written(db, settin
         assert store.account(s, store.get_purchase(s, s.get(Cluster, cluster.id), pid), member).due == 1_125_800
 
 
+# Every quantity shown carries the purchase's unit --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_quantity_a_member_is_shown_carries_the_unit(db, settings, cluster, world, lang):  # noqa: F811
+    with session_scope(db) as s:
+        p = store.create_purchase(s, s.get(Cluster, cluster.id), item="Beans", unit="debe", units="debes",
+                                  whole_units=False, unit_price=2_000_000, minimum=5_000,
+                                  deadline=DEADLINE - timedelta(hours=1), now=START, pay_to="M-Pesa 0712 345 678")
+        store.offer(s, p, [s.get(Member, i) for i in world["members"].values()], START)
+        pid = p.id  # closes first, so BUY lists it first
+    buy = kw("BUY", lang)
+    pledged = send(db, settings, lang, f"{buy} {pid} 7,5")[0]
+    assert len(DEBES.findall(pledged)) == 2, pledged  # the member's 7.5 and the group's 7.5 of 5
+    listing, shown = send(db, settings, lang, buy)[0], send(db, settings, lang, f"{buy} {pid}")[0]
+    assert DEBES.search(listing) and DEBES.search(shown), (listing, shown)
+    run_due(db, settings, DEADLINE + timedelta(seconds=30))
+    [closing] = [m.text for m in outbox(db, MEMBER[lang]) if "Beans" in m.text and f" {pid} " in m.text]
+    assert DEBES.search(closing), closing
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_newbuy_says_the_unit_of_the_limits_it_refuses(db, settings, world, lang):  # noqa: F811
+    for answer in (kw("NEWBUY", lang), "Beans", "debe/debes", "2", "20000", "0", "Kilimo Ltd", "100"):
+        send(db, settings, lang, answer, who=OFFICER)
+    below = send(db, settings, lang, "50", who=OFFICER)[0]
+    assert DEBES.search(below) and "100" in below, below
+    send(db, settings, lang, "200", who=OFFICER)
+    above = send(db, settings, lang, "300", who=OFFICER)[0]
+    assert DEBES.search(above) and "200" in above, above
+
+
 # What pooled buying saved: one rule for the SMS and the CLI -----------------------------------------------------
 
 
@@ -83,3 +117,28 @@ def test_the_sms_and_the_cli_count_the_same_saving(db, settings, cluster, world,
     assert lines[-1] == "saved 35000.00 TZS for 2 members"
     per_purchase = [float(line.split("saved ")[1].split()[0]) for line in lines[:-1]]
     assert per_purchase == [0.0, 0.0, 35000.0, 0.0, 0.0]  # the world's two purchases have no pledges
+
+
+# How to pay holds a till number and a name ----------------------------------------------------------------------
+
+TILL = "Lipa na M-Pesa till 5123456 Kibosho Coffee Growers"  # 50 characters, the column's length
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_newbuy_takes_a_till_number_and_a_name_and_the_closing_notice_carries_it(db, settings, cluster, world, lang):  # noqa: F811
+    answers = [kw("NEWBUY", lang), "Beans", "debe/debes", "1", "20000", "0", "Kilimo Ltd", "1", "0", "0",
+               "14/03/2099 17:00"]
+    for answer in answers:
+        send(db, settings, lang, answer, who=OFFICER)
+    assert len(send(db, settings, lang, TILL + "x", who=OFFICER)) == 1  # one too long: asked again
+    send(db, settings, lang, TILL, who=OFFICER)
+    summary = send(db, settings, lang, "all", who=OFFICER)
+    assert any(TILL in reply for reply in summary), summary
+    send(db, settings, lang, "1", who=OFFICER)
+    with session_scope(db) as s:
+        [p] = [p for p in store.cluster_purchases(s, s.get(Cluster, cluster.id)) if p.item == "Beans"]
+        assert p.pay_to == TILL
+        store.pledge(s, p.id, s.get(Member, world["members"][lang]), 2_000, START)
+    run_due(db, settings, datetime(2099, 3, 14, 14, 0, 30, tzinfo=UTC))
+    [closing] = [m.text for m in outbox(db, MEMBER[lang]) if "Beans" in m.text and kw("PAID", lang) in m.text]
+    assert TILL in closing and DEBES.search(closing), closing
