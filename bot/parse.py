@@ -21,10 +21,10 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.core import get_global
 from babel.numbers import get_currency_precision, get_currency_symbol
 
 from bot.i18n import LANGUAGES, N_, babel_locale
+from storage import currency as currency_rules
 from storage.members import normalise_phone
 
 MAX_MINOR = 10**15  # far above any cluster's money, far below a 64-bit database integer
@@ -219,9 +219,7 @@ def _affix(extra: str) -> re.Pattern:
 
 def whole_units(currency: str) -> bool:
     """Whether the currency is paid in whole units only (TZS, UGX, XOF...): CLDR gives it no cash decimals."""
-    fractions = get_global("currency_fractions")
-    digits, _rounding, cash_digits, _cash = fractions.get(currency.upper(), fractions["DEFAULT"])
-    return digits == 0 or cash_digits == 0
+    return currency_rules.whole_units(currency)
 
 
 def default_ceiling_minor(currency: str) -> int:

@@ -23,6 +23,7 @@ from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, select
 
 from storage import audit
 from storage.clusters import Cluster
+from storage.currency import payable_step
 from storage.db import insert_once, lock_row, utcnow
 from storage.exports import Rows, local
 from storage.members import Member
@@ -47,7 +48,7 @@ class Purchase(SQLModel, table=True):
     unit_price: int = Field(sa_type=BigInteger)  # minor units, at the pooled rate
     individual_price: int = Field(default=0, sa_type=BigInteger)  # minor units, the usual price when a member buys alone; 0 = unknown
     supplier: str = Field(default="", max_length=30)
-    pay_to: str = Field(default="", max_length=30)  # how members pay, e.g. a mobile-money number
+    pay_to: str = Field(default="", max_length=50)  # how members pay: a till or mobile-money number and a name
     minimum: int
     maximum: int | None = None
     member_limit: int | None = None
@@ -63,6 +64,11 @@ class Purchase(SQLModel, table=True):
 
     def unit_word(self, quantity: int) -> str:
         return self.unit if quantity == QTY_SCALE else self.units
+
+
+def column_length(name: str) -> int:
+    """How many characters a purchase's text column holds: the one limit the flow, the CLI and storage use."""
+    return Purchase.__table__.c[name].type.length
 
 
 class PurchaseOffer(SQLModel, table=True):
@@ -175,20 +181,23 @@ class Summary:
 # Arithmetic -----------------------------------------------------------------------------------------
 
 
-def amount_for(price: int, quantity: int) -> int:
-    """Price of a quantity in minor units, rounded half up to the minor unit (exact for whole units)."""
-    return int((Decimal(price) * quantity / QTY_SCALE).to_integral_value(ROUND_HALF_UP))
+def amount_for(price: int, quantity: int, currency: str) -> int:
+    """Price of a quantity in minor units, rounded half up to what a member can pay in the currency: whole
+    shillings for TZS (7.5 x TSh 1,501 is TSh 11,258, never TSh 11,257.50, which PAID would refuse), the
+    cent for KES. Exact for whole units."""
+    step = payable_step(currency)
+    return int((Decimal(price) * quantity / QTY_SCALE / step).to_integral_value(ROUND_HALF_UP)) * step
 
 
 def amount_due(purchase: Purchase, quantity: int) -> int:
-    return amount_for(purchase.unit_price, quantity)
+    return amount_for(purchase.unit_price, quantity, purchase.currency)
 
 
 def saving_for(purchase: Purchase, quantity: int) -> int:
     """What pooling saved on this quantity; 0 when the usual individual price is unknown."""
     if not purchase.individual_price:
         return 0
-    return amount_for(purchase.individual_price, quantity) - amount_due(purchase, quantity)
+    return amount_for(purchase.individual_price, quantity, purchase.currency) - amount_due(purchase, quantity)
 
 
 def minimum_met(session: Session, purchase: Purchase) -> bool:
@@ -235,15 +244,15 @@ def create_purchase(
         raise PurchaseError("deadline_past")
     purchase = Purchase(
         cluster_id=cluster.id,
-        item=item[:24],
-        unit=unit[:12],
-        units=(units.strip() or unit)[:12],
+        item=item[:column_length("item")],
+        unit=unit[:column_length("unit")],
+        units=(units.strip() or unit)[:column_length("units")],
         whole_units=whole_units,
         currency=cluster.currency,
         unit_price=unit_price,
         individual_price=individual_price,
-        supplier=supplier.strip()[:30],
-        pay_to=pay_to.strip()[:30],
+        supplier=supplier.strip()[:column_length("supplier")],
+        pay_to=pay_to.strip()[:column_length("pay_to")],
         minimum=minimum,
         maximum=maximum,
         member_limit=member_limit,
@@ -599,6 +608,7 @@ def account(session: Session, purchase: Purchase, member: Member) -> Account:
 
 
 def summary(session: Session, purchase: Purchase) -> Summary:
+    """A purchase's totals; its saving is counted as `saves` says, the one rule of what pooling saved."""
     rows = [acc for _m, acc in accounts(session, purchase)]
     return Summary(
         pledged=sum(a.quantity for a in rows),
@@ -607,20 +617,25 @@ def summary(session: Session, purchase: Purchase) -> Summary:
         paid=sum(a.paid for a in rows),
         reported=sum(a.reported for a in rows),
         outstanding=sum(a.outstanding for a in rows),
-        saving=sum(a.saving for a in rows),
+        saving=sum(a.saving for a in rows) if saves(session, purchase) else 0,
         paid_in_full=sum(1 for a in rows if a.quantity and a.outstanding == 0),
         collected=sum(1 for a in rows if a.collected),
     )
 
 
-def cluster_savings(session: Session, cluster: Cluster) -> tuple[int, dict[int, int]]:
-    """What joint buying saved the cluster: the total and each member's share (member id → minor units).
+def saves(session: Session, purchase: Purchase) -> bool:
+    """Whether a purchase's pledges count as saved: it reached its minimum (the group buys at the pooled
+    price) and was not called off. Open purchases past their minimum count what is pledged so far; a
+    purchase short of its minimum, open or closed, saves nothing yet."""
+    return purchase.status != "cancelled" and minimum_met(session, purchase)
 
-    Cancelled purchases and purchases still taking pledges count for nothing: only goods bought count.
-    """
+
+def cluster_savings(session: Session, cluster: Cluster) -> tuple[int, dict[int, int]]:
+    """What joint buying saved the cluster: the total and each member's share (member id → minor units),
+    over the purchases that `saves` counts: the same figure as the sum of their summaries' saving."""
     per_member: dict[int, int] = {}
-    for purchase in cluster_purchases(session, cluster, ("closed", "ordered", "delivered")):
-        if purchase.status == "closed" and not minimum_met(session, purchase):
+    for purchase in cluster_purchases(session, cluster):
+        if not saves(session, purchase):
             continue
         for pledge_row, member in pledgers(session, purchase):
             per_member[member.id] = per_member.get(member.id, 0) + saving_for(purchase, pledge_row.quantity)

@@ -105,7 +105,7 @@ def test_forty_members_pledge_by_sms_purchase_closes_itself_and_facilitator_sees
     assert "already" in reply
     assert pledged(db, pid) == 60
     reply = say(db, settings, members_phone(1), f"BUY {pid} 3", now=START)[0]
-    assert reply.startswith("3 bags of Fertiliser DAP: TSh135,000, you save TSh21,000. Group: 61 of 50.")
+    assert reply.startswith("3 bags of Fertiliser DAP: TSh135,000, you save TSh21,000. Group: 61 of 50 bags.")
 
     # Before the deadline: progress notices once each, nothing closes.
     run_due(db, settings, START + timedelta(days=1))
@@ -122,7 +122,7 @@ def test_forty_members_pledge_by_sms_purchase_closes_itself_and_facilitator_sees
     closing = [m for m in outbox(db, members_phone(1)) if "closed" in m.text]
     assert len(closing) == 1
     assert closing[0].text == (
-        "Fertiliser DAP closed: you owe TSh135,000 for 3. Pay to M-Pesa 0712 345 678 "
+        "Fertiliser DAP closed: TSh135,000 for 3 bags. Pay to M-Pesa 0712 345 678 "
         f"Neema, then send PAID {pid} 135000 and the ref."
     )
     facilitator = [m for m in outbox(db, FACILITATOR) if "closed" in m.text]
@@ -435,11 +435,16 @@ def test_fractional_units_take_parts(cli_run, db, settings, people):
     with session_scope(db) as s:
         pid = s.exec(select(Purchase.id)).one()
     reply = say(db, settings, members_phone(1), f"BUY {pid} 2,5")[0]
-    assert reply.startswith("2.5 kg of Maize seed: TSh11,252.50 to pay. Group: 2.5 of 200.")
+    # 2.5 x TSh 4,501 is TSh 11,252.50: asked in whole shillings, as a member can pay it
+    assert reply.startswith("2.5 kg of Maize seed: TSh11,253 to pay. Group: 2.5 of 200 kg.")
 
 
-def test_amounts_round_half_up_to_the_minor_unit():
-    assert (amount_for(3, 500), amount_for(3, 499), amount_for(4_500_000, 2000)) == (2, 1, 9_000_000)
+def test_amounts_round_half_up_to_what_the_currency_pays():
+    assert [amount_for(3, q, "KES") for q in (500, 499)] + [amount_for(4_500_000, 2000, "KES")] == [2, 1, 9_000_000]
+    # TZS has cents on paper but is paid in whole shillings; UGX has no minor unit at all
+    assert [amount_for(150_033, 7500, "TZS"), amount_for(150_100, 7500, "TZS"), amount_for(150_000, 500, "TZS")] == [
+        1_125_200, 1_125_800, 75_000]
+    assert amount_for(1501, 7500, "UGX") == 11_258
 
 
 def test_quantities_and_deadlines_as_members_write_them():

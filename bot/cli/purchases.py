@@ -12,7 +12,7 @@ from storage.db import session_scope, utcnow
 from storage.purchases import PurchaseError
 from storage.segments import SegmentError
 
-UNIT_LIMIT = 12  # storage.purchases: Purchase.unit and Purchase.units
+UNIT_LIMIT = store.column_length("unit")  # Purchase.unit and Purchase.units hold as many
 
 
 def register_cli(subparsers) -> None:
@@ -20,14 +20,15 @@ def register_cli(subparsers) -> None:
         dest="action", required=True
     )
     p = group.add_parser("create", help="open a joint purchase and offer it to a segment of members")
-    p.add_argument("--item", required=True, help="what the group buys, 2 to 24 characters")
+    p.add_argument("--item", required=True, help=f"what the group buys, 2 to {TEXT_LIMITS['item']} characters")
     p.add_argument("--unit", required=True, help="one unit, one word, e.g. bag")
     p.add_argument("--units", default="", help="several units, e.g. bags (default: --unit)")
     p.add_argument("--fractional", action="store_true", help="members may pledge parts of a unit")
     p.add_argument("--price", required=True, help="price of one unit at the group rate, e.g. 45000 or 45 000")
     p.add_argument("--usual-price", default="0", help="usual price of one unit bought alone; 0 if unknown")
-    p.add_argument("--supplier", default="", help="up to 30 characters")
-    p.add_argument("--pay-to", default="", help="how members pay, e.g. 'M-Pesa 0712 345 678' (30 characters)")
+    p.add_argument("--supplier", default="", help=f"up to {TEXT_LIMITS['supplier']} characters")
+    p.add_argument("--pay-to", default="", help=f"how members pay, e.g. 'Lipa na M-Pesa till 5123456 Moshi Coffee Coop' "
+                   f"({TEXT_LIMITS['pay_to']} characters)")
     p.add_argument("--minimum", required=True, help="least the group must order in total, in units")
     p.add_argument("--maximum", default="0", help="most the supplier can sell in total; 0 for no limit")
     p.add_argument("--limit", default="0", help="most one member may pledge; 0 for no limit")
@@ -107,3 +108,7 @@ def cmd_list(args, cli) -> None:
             progress = f"{store.quantity_text(s.pledged)}/{store.quantity_text(p.minimum)} {p.units}"
             fields = [str(p.id), p.item, p.status, progress, f"due {due}", f"paid {paid_}", f"saved {saved}"]
             print("\t".join(fields), p.currency)
+        total, per_member = store.cluster_savings(session, cluster)
+        count = len(per_member)
+        print(f"saved {store.money_text(total, cluster.currency)} {cluster.currency} for {count} "
+              f"member{'' if count == 1 else 's'}")

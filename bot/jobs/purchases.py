@@ -42,12 +42,12 @@ def _close(session, purchase_id: int, now: datetime) -> int:
             )
         elif p.pay_to:
             msgid = N_(
-                "{item} closed: you owe {due} for {quantity}. Pay to {pay_to}, then send PAID {id} "
+                "{item} closed: {due} for {quantity} {units}. Pay to {pay_to}, then send PAID {id} "
                 "{digits} and the ref."
             )
         else:
             msgid = N_(
-                "{item} closed: you owe {due} for {quantity}. Pay the treasurer, then send PAID {id} "
+                "{item} closed: {due} for {quantity} {units}. Pay the treasurer, then send PAID {id} "
                 "{digits} and the ref."
             )
         sent += tell(
@@ -58,6 +58,7 @@ def _close(session, purchase_id: int, now: datetime) -> int:
             p,
             due=Money(account.outstanding, p.currency),
             quantity=qty(account.quantity, member.language, cluster.region),
+            units=p.unit_word(account.quantity),
             pay_to=p.pay_to,
             digits=plain_money(account.outstanding, p.currency),
         )

@@ -29,6 +29,7 @@ SAMPLES = {
     "item": "Fertiliser DAP 50kg",
     "unit": "bag",
     "units": "bags",
+    "group_units": "bags",
     "price": "TSh 125,000",
     "usual": "TSh 140,000",
     "due": "TSh 1,250,000",
@@ -41,7 +42,7 @@ SAMPLES = {
     "quantity": "25",
     "left": "125",
     "supplier": "Yara Tanzania, Arusha",
-    "pay_to": "M-Pesa 0712 345 678 Asha",
+    "pay_to": "Lipa na M-Pesa till 5123456 Kibosho Coffee Growers",  # 50, the column's length
     "digits": "1250000",
     "list": "MOSHI-004, MOSHI-017",
     "state": "called off",

@@ -44,7 +44,7 @@ QUESTIONS = {
 WHOLE = [("whole", N_("Whole units only")), ("parts", N_("Parts allowed"))]
 WHOLE_WORDS = {"whole": ["no", "hapana", "non", "አይ", "አይደለም"], "parts": ["yes", "ndiyo", "ndio", "oui", "አዎ"]}
 PUBLISH = [("publish", N_("Publish")), ("discard", N_("Discard"))]
-TEXT_LIMITS = {"item": 24, "supplier": 30, "pay_to": 30}  # the purchase's columns (storage.purchases)
+TEXT_LIMITS = {key: store.column_length(key) for key in ("item", "supplier", "pay_to")}  # the purchase's columns
 NUMBER_OF_UNITS = N_("Please send a number of {units}, for example: 50")
 PLAIN = N_("Please send an amount in {code}, for example: 45000")
 
@@ -111,16 +111,17 @@ def _minimum(ctx: Ctx, text: str, values: dict) -> int:
 def _maximum(ctx: Ctx, text: str, values: dict) -> int:
     value = _quantity(ctx, text, values)
     if value and value < values["minimum"]:
-        raise StepError(N_("The most cannot be below the least ({minimum}). Send it again, or 0."),
-                        minimum=qty(values["minimum"], ctx.lang, ctx.region))
+        raise StepError(N_("The most cannot be below the least ({minimum} {units}). Send it again, or 0."),
+                        minimum=qty(values["minimum"], ctx.lang, ctx.region), units=values["units"])
     return value
 
 
 def _limit(ctx: Ctx, text: str, values: dict) -> int:
     value = _quantity(ctx, text, values)
     if value and values["maximum"] and value > values["maximum"]:
-        raise StepError(N_("One member cannot pledge more than the total most ({maximum}). Send it again, or 0."),
-                        maximum=qty(values["maximum"], ctx.lang, ctx.region))
+        raise StepError(N_("One member cannot pledge more than the total most ({maximum} {units}). Send it again, "
+                           "or 0."),
+                        maximum=qty(values["maximum"], ctx.lang, ctx.region), units=values["units"])
     return value
 
 
@@ -156,19 +157,21 @@ def _summarise(ctx: Ctx, values: dict) -> None:
     none = ctx.t("no limit")
     ctx.reply(
         # The usual price is skipped with 0 (unknown): then the summary says nothing of it.
-        N_("{item} from {supplier}: {price} per {unit}, usually {usual}. Until {when}. Pay to {pay_to}.")
-        if values["usual"] else N_("{item} from {supplier}: {price} per {unit}. Until {when}. Pay to {pay_to}."),
+        N_("{item} from {supplier}: {price} per {unit}, usually {usual}. Until {when}.")
+        if values["usual"] else N_("{item} from {supplier}: {price} per {unit}. Until {when}."),
         item=values["item"],
         supplier=values["supplier"],
         unit=values["unit"],
         price=ctx.money(values["price"]),
         usual=ctx.money(values["usual"]),
         when=datetime.fromisoformat(values["deadline"]),
-        pay_to=values["pay_to"],
     )
-    ctx.reply(
-        NP_("At least {minimum} {units}, at most {maximum}, {limit} per member. Offered to {count} member.",
-            "At least {minimum} {units}, at most {maximum}, {limit} per member. Offered to {count} members."),
+    ctx.reply(  # how to pay has the second message's room: a till number and a name fit beside the figures
+        NP_("Pay to {pay_to}. At least {minimum} {units}, at most {maximum}, {limit} per member. Offered to {count} "
+            "member.",
+            "Pay to {pay_to}. At least {minimum} {units}, at most {maximum}, {limit} per member. Offered to {count} "
+            "members."),
+        pay_to=values["pay_to"],
         units=values["units"],
         minimum=qty(values["minimum"], ctx.lang, ctx.region),
         maximum=qty(values["maximum"], ctx.lang, ctx.region) if values["maximum"] else none,

@@ -77,7 +77,7 @@ def _list_open(ctx: Ctx) -> None:
         return
     lines = [
         ctx.t(
-            "{id} {item} {price}/{unit}: {pledged} of {minimum}, until {date}",
+            "{id} {item} {price}/{unit}: {pledged} of {minimum} {units}, until {date}",
             date=short_date(p.deadline, ctx.lang, ctx.cluster),
             **figures(p, store.pledged_total(ctx.session, p.id), ctx.lang, ctx.cluster),
         )
@@ -90,7 +90,7 @@ def _list_open(ctx: Ctx) -> None:
 def _show(ctx: Ctx, p: Purchase) -> None:
     mine = store.find_pledge(ctx.session, p.id, ctx.member.id)
     ctx.reply(
-        "{id} {item}: {price}/{unit}. {pledged} of {minimum} pledged, yours {quantity}. Until {when}. "
+        "{id} {item}: {price}/{unit}. {pledged} of {minimum} {units} pledged, yours {quantity}. Until {when}. "
         "Send {keyword} {id} and how many.",
         keyword=kw("BUY", ctx.lang),
         quantity=qty(mine.quantity if mine else 0, ctx.lang, ctx.region),
@@ -113,19 +113,21 @@ def _pledge(ctx: Ctx, p: Purchase, quantity: int) -> None:
     values.update(
         quantity=qty(quantity, ctx.lang, ctx.region),
         units=p.unit_word(quantity),
+        group_units=p.units,  # the group's figures are many units, whatever the member's own
         due=Money(store.amount_due(p, quantity), p.currency),
     )
     saving = store.saving_for(p, quantity)
     if saving > 0:
         ctx.reply(
-            "{quantity} {units} of {item}: {due}, you save {saving}. Group: {pledged} of {minimum}. "
-            "Closes {when}.",
+            "{quantity} {units} of {item}: {due}, you save {saving}. Group: {pledged} of {minimum} "
+            "{group_units}. Closes {when}.",
             saving=Money(saving, p.currency),
             **values,
         )
     else:
         ctx.reply(
-            "{quantity} {units} of {item}: {due} to pay. Group: {pledged} of {minimum}. Closes {when}.",
+            "{quantity} {units} of {item}: {due} to pay. Group: {pledged} of {minimum} {group_units}. "
+            "Closes {when}.",
             **values,
         )
 
