@@ -4,7 +4,7 @@ What a STOP blocks is one rule (storage.members.UNSOLICITED: broadcasts, invitat
 rounds, digests); replies to the person's own messages and notices about their own business still go.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -12,6 +12,8 @@ from sqlmodel import select
 from bot import i18n, outbox, router
 from bot.dispatch import claim
 from bot.scheduler import run_due
+from storage import savings as savings_store
+from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
 from storage.members import UNSOLICITED, Identity, Member
 from storage.messages import OutboundMessage
@@ -140,3 +142,29 @@ def test_writing_again_does_not_lift_a_stop(db, settings, cluster, add_member):
     say(db, settings, OTHER, "BAL", now=NOW)
     with session_scope(db) as s:
         assert outbox.notify(s, s.get(Member, member.id), "Hello", kind="broadcast") is None
+
+
+@pytest.mark.parametrize("fine", [0, 50_000])
+@pytest.mark.parametrize("lang", LANGS)
+def test_stop_holds_back_the_contribution_reminder_but_not_the_missed_contribution_notice(db, settings, cluster,
+                                                                                         add_member, lang, fine):
+    """The reminder before the due day is unsolicited; the notice after it is about the member's own money
+    (a fine taken from their savings, a contribution they owe), so it goes to a member who sent STOP."""
+    add_member("+255712000009", admin_role="treasurer")
+    member = add_member(OTHER, language=lang)
+    say(db, settings, OTHER, router.keyword("STOP", lang), now=NOW)
+    with session_scope(db) as s:
+        savings_store.set_rules(s, s.get(Cluster, cluster.id), contribution_minor=1_000_000, contribution_day=15,
+                                remind_days=2, fine_minor=fine)
+    run_due(db, settings, datetime(2025, 3, 13, 6, tzinfo=UTC))  # the reminder window
+    assert [m.kind for m in queued(db, OTHER) if m.inbound_id is None] == []
+    run_due(db, settings, datetime(2025, 3, 16, 6, tzinfo=UTC))  # the day after the due day
+    notices = [m for m in queued(db, OTHER) if m.inbound_id is None]
+    assert [m.kind for m in notices] == ["notice"]
+    with session_scope(db) as s:
+        assert s.get(Member, member.id).opted_out
+    missed = (("You missed the {amount} contribution due {date}. A fine of {due} was taken from your savings "
+               "(entry {entry}).") if fine else
+              "You missed the {amount} contribution due {date}. Please pay soon and send SAVE with the amount.")
+    first = i18n.translate(lang, missed, amount="\x00", date="\x00", due="\x00", entry="\x00").split("\x00")[0]
+    assert notices[0].text.startswith(first)

@@ -63,7 +63,7 @@ def _missed(session: Session, cluster: Cluster, rules, due: date, now: datetime)
     sent = 0
     for member in late:
         kwargs = dict(
-            kind="reminder",
+            kind="notice",  # about the member's own money (a fine taken, a contribution owed): STOP does not hold it
             batch=f"savings-missed-{due}",
             in_cluster=cluster,
             amount=as_money(rules.contribution_minor, cluster.currency),

@@ -7,7 +7,6 @@ stops, so a refusal never reaches storage and nothing is recorded.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +28,6 @@ STATEMENT_FLOW = "savings.statement"
 REASON_LIMIT = 40
 LIST_LIMIT = 90  # characters of member numbers per message to the treasurer
 REF_LIMIT = 24  # characters of a reference or member reference echoed back
-PHONE_DIGITS = 9  # fewer figures than this, split by spaces, are a member number and an amount, not a phone
 
 KIND_LABELS = {
     "deposit": N_("DEP"),
@@ -205,26 +203,9 @@ def on_record(
     return number, typed, done
 
 
-def split_member(text: str, region: str) -> tuple[str, str]:
-    """The member named first (4, MOSHI-004, 0712 000 006, +255...) and the words after it. A phone may be
-    written in groups; figures too few for a phone are a member number followed by something else."""
-    tokens = parse.words(text)
-    for end in range(min(len(tokens), 5), 1, -1):
-        joined = " ".join(tokens[:end])
-        if (re.fullmatch(r"[0-9+()./ -]+", joined, re.ASCII) and len(re.sub(r"[^0-9]", "", joined)) >= PHONE_DIGITS
-                and parse.phone(joined, region)):
-            return joined, " ".join(tokens[end:])
-    return parse.first_word(text)
-
-
-def member_named(ctx: Ctx, text: str) -> Member | None:
-    """The member of the cluster `text` names (read by parse.member_ref), or None after replying why not."""
-    try:
-        ref = parse.member_ref(text, ctx.region)
-    except ParseError as exc:
-        refuse(ctx, exc)
-        return None
+def member_named(ctx: Ctx, ref: parse.MemberRef) -> Member | None:
+    """The member of the cluster `ref` names (read by bot.parse), or None after replying there is none."""
     member = find_member(ctx.session, ctx.cluster, ref.key)
     if member is None:
-        ctx.reply("No member {ref} in your cluster.", ref=text[:REF_LIMIT])
+        ctx.reply("No member {ref} in your cluster.", ref=ref.text[:REF_LIMIT])
     return member

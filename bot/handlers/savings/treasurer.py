@@ -14,12 +14,12 @@ from bot.handlers.savings.common import (
     member_named,
     on_record,
     refuse,
-    split_member,
     tell,
     today,
     usage,
 )
 from bot.i18n import N_
+from bot.parse import ParseError
 from storage import savings as store
 from storage.members import Member
 from storage.savings import Entry, Loan, SavingsError
@@ -85,8 +85,15 @@ DECLINED = {
 
 def _member_and_amount(ctx: Ctx) -> tuple[Member, int, str] | None:
     """DEP and WITHDRAW: the member, the amount and the reference, or None after replying why not."""
-    ref, rest = split_member(ctx.args, ctx.region)
-    if not ref or not parse.words(rest):
+    try:
+        ref, rest = parse.member_and_rest(ctx.args, ctx.region)
+    except ParseError as exc:
+        if exc.code == "empty":
+            usage(ctx, MEMBER_AMOUNT_USAGE, example=f"{ctx.cluster.code}-004")
+        else:
+            refuse(ctx, exc)
+        return None
+    if not parse.words(rest):
         usage(ctx, MEMBER_AMOUNT_USAGE, example=f"{ctx.cluster.code}-004")
         return None
     member = member_named(ctx, ref)
