@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from bot import dashboard, webbody
 from bot import engine as bot_engine
-from bot.channels import simulator, telegram, twilio_sms
+from bot.channels import africastalking, simulator, telegram, twilio_sms
 from bot.config import UNSAFE_SIMULATOR, Settings
 from bot.dispatch import silence_address
 from storage.db import make_engine, session_scope
@@ -101,6 +101,50 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         await run_in_threadpool(apply)
         return Response(status_code=204)
 
+    async def keyed_form(request: Request) -> dict[str, str] | Response:
+        """The form Africa's Talking posted, or the 403/400 answer when its ?key= is wrong or missing (AT does
+        not sign) or the body is too large or malformed."""
+        if not africastalking.key_ok(settings, request):
+            return Response("forbidden", status_code=403)
+        try:
+            form = await webbody.read_form(request, MAX_BODY)
+        except webbody.BodyTooLarge:
+            return Response("request too large", status_code=400)
+        if form is None:
+            return Response("malformed form", status_code=400)
+        return form
+
+    async def at_sms_webhook(request: Request) -> Response:
+        """AT takes no reply in the answer: the replies are queued and the dispatcher sends them at once."""
+        form = await keyed_form(request)
+        if isinstance(form, Response):
+            return form
+        inbound = africastalking.inbound_from_form(form, settings)
+        if inbound is None:
+            return Response("missing from or id", status_code=400)
+        await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="queued", glossary=glossary)
+        wake_dispatcher(request)
+        return Response(status_code=200)
+
+    async def at_delivery_webhook(request: Request) -> Response:
+        form = await keyed_form(request)
+        if isinstance(form, Response):
+            return form
+        message_id, status = form.get("id", ""), form.get("status", "")
+        if not message_id or status not in africastalking.STATUS_MAP:
+            return Response("missing id or unknown status", status_code=400)
+        reason = form.get("failureReason", "").strip()
+
+        def apply() -> None:
+            with session_scope(db) as session:
+                msg = mark_status(session, message_id, africastalking.STATUS_MAP[status],
+                                  f"africastalking {status} {reason}".strip() if reason else "")
+                if msg is not None and msg.status == "failed" and africastalking.silences(reason):
+                    silence_address(session, msg, f"africastalking {reason}")
+
+        await run_in_threadpool(apply)
+        return Response(status_code=200)
+
     async def telegram_webhook(request: Request) -> Response:
         secret = settings.telegram_webhook_secret
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -121,7 +165,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
     if settings.simulator_refused:
         log.warning("the simulator stays off: a real provider is configured and anyone reaching /simulate "
                     "could act as any phone; set SIMULATOR=%s to keep it on anyway", UNSAFE_SIMULATOR)
-    elif settings.simulator and (settings.twilio_enabled or settings.telegram_enabled):
+    elif settings.simulator and (settings.real_sms or settings.telegram_enabled):
         log.warning("SIMULATOR=%s: the simulator is on beside a real provider", UNSAFE_SIMULATOR)
 
     def simulator_allowed(request: Request) -> bool:
@@ -151,7 +195,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         if phone is None:
             return JSONResponse({"error": "from must be a valid phone number"}, status_code=400)
         inbound = bot_engine.Inbound(channel="sms", address=phone, text=body[:64 * 1024],
-                                     provider_id=simulator.provider_id())
+                                     provider_id=simulator.provider_id(), provider="simulator")
         outcome = await run_in_threadpool(bot_engine.receive, db, settings, inbound, reply_status="sent",
                                           glossary=glossary)
         return JSONResponse({"replies": [r.text for r in outcome.replies], "from": phone})
@@ -172,7 +216,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                     OutboundMessage.inbound_id == None,  # noqa: E711
                     OutboundMessage.kind != dashboard.LOGIN_KIND,  # never a login code: that is the dashboard
                     OutboundMessage.id > int(after))
-                if settings.twilio_enabled:  # with a real provider, show only what was handed to it
+                if settings.real_sms:  # with a real provider, show only what was handed to it
                     stmt = stmt.where(OutboundMessage.status != "queued")
                 rows = session.exec(stmt.order_by(OutboundMessage.id).limit(50))
                 return [{"id": r.id, "text": r.text} for r in rows]
@@ -196,7 +240,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                 stmt = select(OutboundMessage).where(
                     OutboundMessage.channel == "sms", OutboundMessage.address == phone,
                     OutboundMessage.kind != dashboard.LOGIN_KIND)  # never a login code
-                if settings.twilio_enabled:
+                if settings.real_sms:
                     stmt = stmt.where((OutboundMessage.inbound_id != None)  # noqa: E711
                                       | (OutboundMessage.status != "queued"))
                 got = list(session.exec(stmt.order_by(OutboundMessage.id.desc()).limit(HISTORY)))
@@ -233,6 +277,8 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         Route("/simulate/history", simulator_history),
         Route("/webhooks/twilio/sms", twilio_sms_webhook, methods=["POST"]),
         Route("/webhooks/twilio/status", twilio_status_webhook, methods=["POST"]),
+        Route(africastalking.SMS_PATH, at_sms_webhook, methods=["POST"]),
+        Route(africastalking.DELIVERY_PATH, at_delivery_webhook, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
         *dashboard.routes(settings, db),
     ]

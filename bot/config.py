@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from dotenv import dotenv_values
 
 TELEGRAM_API = "https://api.telegram.org"
+AT_API = "https://api.africastalking.com"
+SMS_PROVIDERS = ("twilio", "africastalking", "simulator")  # SMS_PROVIDER and a cluster's sms_provider
 UNSAFE_SIMULATOR = "unsafe-with-providers"  # SIMULATOR's value that keeps it on beside a real provider
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -30,6 +32,14 @@ def _simulator(value: str | None, *, providers: bool) -> tuple[bool, bool]:
     return wanted, False
 
 
+def _sms_provider(value: str) -> str:
+    """'' (the one configured: see Settings.default_sms_provider) or one of SMS_PROVIDERS."""
+    name = value.strip().lower()
+    if name and name not in SMS_PROVIDERS:
+        raise ValueError(f"SMS_PROVIDER is {value!r}; one of {', '.join(SMS_PROVIDERS)}")
+    return name
+
+
 def _log_level(value: str) -> str:
     """Quiet by default (warnings and errors only); INFO adds what the bot does, DEBUG everything."""
     level = value.strip().upper()
@@ -47,6 +57,13 @@ class Settings:
     twilio_from_number: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    at_username: str = ""
+    at_api_key: str = ""
+    at_from: str = ""  # shortcode or sender id; empty: Africa's Talking's default sender
+    at_api_base: str = AT_API
+    at_webhook_key: str = ""  # every Africa's Talking callback URL carries ?key=<this> (AT does not sign)
+    sms_provider: str = ""  # '' : the one configured (default_sms_provider)
+    ussd_service_code: str = ""
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base: str = TELEGRAM_API
@@ -73,6 +90,25 @@ class Settings:
                     and (self.twilio_from_number or self.twilio_messaging_service_sid))
 
     @property
+    def at_enabled(self) -> bool:
+        return bool(self.at_username and self.at_api_key)
+
+    @property
+    def default_sms_provider(self) -> str:
+        """Which provider sends SMS that no one asked for by name (notices, and rows without a provider):
+        SMS_PROVIDER, else the one configured (Twilio when both are), else the simulator."""
+        if self.sms_provider:
+            return self.sms_provider
+        if self.twilio_enabled:
+            return "twilio"
+        return "africastalking" if self.at_enabled else "simulator"
+
+    @property
+    def real_sms(self) -> bool:
+        """A real SMS provider is configured (Twilio or Africa's Talking)."""
+        return self.twilio_enabled or self.at_enabled
+
+    @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
 
@@ -91,8 +127,10 @@ class Settings:
             return values.get(name, default) or default
 
         twilio_on = bool(get("TWILIO_ACCOUNT_SID") and get("TWILIO_AUTH_TOKEN"))
+        at_on = bool(get("AT_USERNAME") and get("AT_API_KEY"))
         telegram_on = bool(get("TELEGRAM_BOT_TOKEN"))
-        simulator, simulator_refused = _simulator(values.get("SIMULATOR"), providers=twilio_on or telegram_on)
+        simulator, simulator_refused = _simulator(values.get("SIMULATOR"),
+                                                  providers=twilio_on or at_on or telegram_on)
         return cls(
             database_url=get("DATABASE_URL", cls.database_url),
             public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
@@ -101,6 +139,13 @@ class Settings:
             twilio_from_number=get("TWILIO_FROM_NUMBER"),
             twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=get("TWILIO_API_BASE", cls.twilio_api_base).rstrip("/"),
+            at_username=get("AT_USERNAME").strip(),
+            at_api_key=get("AT_API_KEY").strip(),
+            at_from=get("AT_FROM").strip(),
+            at_api_base=get("AT_API_BASE", AT_API).rstrip("/"),
+            at_webhook_key=get("AT_WEBHOOK_KEY"),
+            sms_provider=_sms_provider(get("SMS_PROVIDER")),
+            ussd_service_code=get("USSD_SERVICE_CODE").strip(),
             telegram_bot_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             telegram_api_base=get("TELEGRAM_API_BASE", TELEGRAM_API).rstrip("/"),

@@ -5,6 +5,10 @@ A message is claimed by pushing its next attempt a lease into the future in a sh
 any transaction, then marked sent or rescheduled. A crash between claim and result leaves the row to be
 retried when the lease runs out.
 
+Each (channel, provider) pair is a lane with its own rate limit and thread: SMS may go out through
+Twilio and Africa's Talking at once. A row names its provider; a row with none ('' , or a provider this
+process has no transport for) goes through the channel's default lane (SMS_PROVIDER for SMS).
+
 When the provider throttles (429) or fails in a way that may pass (5xx, timeout, refused connection),
 the round stops and the rest of the claimed batch goes back to the queue, due when the failed message
 is: nobody keeps hammering a provider that is down, and no lease runs out while we wait.
@@ -63,7 +67,8 @@ class SendError(Exception):
 
 
 class Transport(Protocol):
-    channel: str
+    channel: str  # "sms" or "telegram": the kind of address
+    provider: str  # "twilio", "africastalking", "simulator", "telegram"
     rate: float  # units per second (segments for SMS, messages for Telegram)
 
     def send(self, message: OutboundMessage) -> str:
@@ -152,9 +157,12 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     return delay
 
 
-def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> list[OutboundMessage]:
+def claim(db: Engine, channel: str, limit: int, now: datetime | None = None, provider: str | None = None,
+          *, others: tuple[str, ...] | None = None) -> list[OutboundMessage]:
     """Take up to `limit` due messages of one channel for this dispatcher, for one lease.
 
+    `provider`: only the rows that provider sends; with `others` (the channel's other lanes) this is the
+    default lane, which also takes every row none of the others sends. None: any row of the channel.
     Messages due to an address that is silenced are failed here instead of sent, and so are the kinds a
     STOP blocks to a person who sent STOP after they were queued.
     """
@@ -164,6 +172,10 @@ def claim(db: Engine, channel: str, limit: int, now: datetime | None = None) -> 
                 .where(OutboundMessage.channel == channel, OutboundMessage.status == "queued",
                        OutboundMessage.next_attempt_at <= now)
                 .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
+        if others is not None:
+            stmt = stmt.where(OutboundMessage.provider.notin_(others)) if others else stmt
+        elif provider is not None:
+            stmt = stmt.where(OutboundMessage.provider == provider)
         if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
         else:
@@ -246,8 +258,11 @@ def silence_address(session, msg: OutboundMessage, reason: str) -> None:
     log.info("silenced %s on %s: %s", mask(msg.address), msg.channel, reason[:120])
 
 
+Lane = tuple[str, str]  # (channel, provider)
+
+
 class Dispatcher:
-    """Sends every channel's queue; one thread per channel so a slow provider does not hold up another.
+    """Sends every lane's queue; one thread per (channel, provider) so a slow provider holds up no other.
 
     `clock` (monotonic, sleep, now) is injectable so tests check rates and backoffs without waiting.
     """
@@ -259,21 +274,49 @@ class Dispatcher:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.clock = clock or SystemClock(self.stopping)
-        self.transports = {t.channel: t for t in transports}
-        self.limiters = {t.channel: RateLimiter(t.rate, self.clock.monotonic, self.clock.sleep)
-                         for t in transports}
+        self.transports: dict[Lane, Transport] = {(t.channel, _provider(t)): t for t in transports}
+        self.limiters = {lane: RateLimiter(t.rate, self.clock.monotonic, self.clock.sleep)
+                         for lane, t in self.transports.items()}
+        self.defaults = {}  # channel -> the provider of its default lane
+        for channel, provider in self.transports:
+            wanted = settings.default_sms_provider if channel == "sms" else provider
+            if channel not in self.defaults or provider == wanted:
+                self.defaults[channel] = provider
 
-    def claim_size(self, channel: str) -> int:
-        """No more than half a lease's worth at the channel's rate, so a claimed row is sent in time."""
-        rate = self.transports[channel].rate
+    def lanes(self, channel: str | None = None) -> list[Lane]:
+        return [lane for lane in self.transports if channel is None or lane[0] == channel]
+
+    def claim_size(self, lane: Lane | str) -> int:
+        """No more than half a lease's worth at the lane's rate, so a claimed row is sent in time.
+        (A channel alone means its default lane.)"""
+        if isinstance(lane, str):
+            lane = (lane, self.defaults[lane])
+        rate = self.transports[lane].rate
         return max(1, min(self.batch, int(rate * LEASE.total_seconds() / 2)))
 
-    def run_once(self, channel: str) -> Result:
-        """Send what is due on one channel now; returns counts. Blocks only for the rate limit."""
-        transport, limiter = self.transports[channel], self.limiters[channel]
+    def _claim(self, lane: Lane) -> list[OutboundMessage]:
+        channel, provider = lane
+        if self.defaults.get(channel) == provider:
+            others = tuple(p for c, p in self.transports if c == channel and p != provider)
+            return claim(self.db, channel, self.claim_size(lane), self.clock.now(), provider, others=others)
+        return claim(self.db, channel, self.claim_size(lane), self.clock.now(), provider)
+
+    def run_once(self, channel: str, provider: str | None = None) -> Result:
+        """Send what is due now on one lane (every lane of the channel without `provider`); returns counts.
+        Blocks only for the rate limit."""
+        if provider is None:
+            total = Result()
+            for lane in self.lanes(channel):
+                total.add(self._run_lane(lane))
+            return total
+        return self._run_lane((channel, provider))
+
+    def _run_lane(self, lane: Lane) -> Result:
+        channel = lane[0]
+        transport, limiter = self.transports[lane], self.limiters[lane]
         result = Result()
         silenced: set[str] = set()  # failing a send to a dead address also failed the rest of the batch's
-        batch = claim(self.db, channel, self.claim_size(channel), self.clock.now())
+        batch = self._claim(lane)
         for index, msg in enumerate(batch):
             if self.stopping.is_set():
                 release(self.db, [m.id for m in batch[index:]], self.clock.now())
@@ -313,16 +356,17 @@ class Dispatcher:
 
         With `wait`, also sleep (on the dispatcher's clock) through backoffs until the queue is empty.
         """
-        names = [channel] if channel else list(self.transports)
+        lanes = self.lanes(channel)
+        channels = sorted({c for c, _p in lanes})
         total = Result()
         for _ in range(max_rounds):
             progress = Result()
-            for name in names:
-                progress.add(self.run_once(name))
+            for lane in lanes:
+                progress.add(self._run_lane(lane))
             total.add(progress)
             if progress.total:
                 continue
-            due = self.next_due(names) if wait else None
+            due = self.next_due(channels) if wait else None
             if due is None:
                 break
             self.clock.sleep(max(0.0, (due - self.clock.now()).total_seconds()) + 0.001)
@@ -338,20 +382,21 @@ class Dispatcher:
             row = row.replace(tzinfo=utcnow().tzinfo)
         return row
 
-    def _loop(self, channel: str) -> None:
+    def _loop(self, lane: Lane) -> None:
         while not self.stopping.is_set():
             try:
-                r = self.run_once(channel)
+                r = self._run_lane(lane)
             except Exception:
-                log.exception("dispatcher round failed on %s", channel)
+                log.exception("dispatcher round failed on %s/%s", *lane)
                 r = Result()
             if r.total == 0:
                 self.wake.wait(IDLE_WAIT)
                 self.wake.clear()
 
     def start(self) -> list[threading.Thread]:
-        self.threads = [threading.Thread(target=self._loop, args=(c,), name=f"dispatch-{c}", daemon=True)
-                        for c in self.transports]
+        self.threads = [threading.Thread(target=self._loop, args=(lane,), name=f"dispatch-{lane[0]}-{lane[1]}",
+                                         daemon=True)
+                        for lane in self.transports]
         for t in self.threads:
             t.start()
         return self.threads
@@ -370,6 +415,11 @@ class Dispatcher:
             close = getattr(transport, "close", None)
             if close is not None:
                 close()
+
+
+def _provider(transport: Transport) -> str:
+    """A transport written before providers had names is its channel's only one."""
+    return getattr(transport, "provider", "") or transport.channel
 
 
 def _count(result: Result, msg: OutboundMessage | None) -> None:

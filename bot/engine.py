@@ -33,6 +33,8 @@ class Inbound:
     text: str
     provider_id: str  # MessageSid, update_id, or a simulator id
     contact_phone: str = ""  # a phone number a Telegram user shared with the contact button
+    provider: str = ""  # who carried it ("twilio", "africastalking", ...): the replies go back the same way
+    link_id: str = ""  # Africa's Talking's linkId, passed back with the replies
 
 
 @dataclass
@@ -87,7 +89,8 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
         session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
         rows = [outbox.queue(session, identity, r.text, buttons=r.buttons, inbound_id=inbound_id,
                              cluster_id=ctx.cluster.id if ctx.cluster else None, status=reply_status,
-                             member_id=identity.member_id)
+                             member_id=identity.member_id, provider=inbound.provider,
+                             link_id=inbound.link_id[:100])
                 for r in ctx.replies]
         for row in rows:
             if reply_status == "sent":

@@ -25,15 +25,27 @@ def render_for_channel(channel: str, text: str) -> tuple[str, int, str]:
 def queue(session: Session, identity: Identity, text: str, *, kind: str = "reply",
           buttons: list[tuple[str, str]] | None = None, member_id: int | None = None,
           cluster_id: int | None = None, inbound_id: int | None = None, batch: str = "",
-          status: str = "queued") -> OutboundMessage:
+          status: str = "queued", provider: str | None = None, link_id: str = "") -> OutboundMessage:
+    """`provider`: who sends it (a reply: the provider the person wrote through); None: the cluster's SMS
+    provider, '' when it has none (the dispatcher's default, SMS_PROVIDER)."""
     body, segments, encoding = render_for_channel(identity.channel, text)
-    msg = OutboundMessage(channel=identity.channel, address=identity.address, identity_id=identity.id,
+    if provider is None:
+        provider = _cluster_provider(session, identity.channel, cluster_id)
+    msg = OutboundMessage(channel=identity.channel, provider=provider, link_id=link_id,
+                          address=identity.address, identity_id=identity.id,
                           member_id=member_id if member_id is not None else identity.member_id,
                           cluster_id=cluster_id, inbound_id=inbound_id, kind=kind, batch=batch, text=body,
                           buttons=json.dumps(buttons) if buttons and identity.channel == "telegram" else "",
                           segments=segments, encoding=encoding, status=status)
     session.add(msg)
     return msg
+
+
+def _cluster_provider(session: Session, channel: str, cluster_id: int | None) -> str:
+    if channel != "sms" or cluster_id is None:
+        return ""
+    cluster = session.get(Cluster, cluster_id)
+    return cluster.sms_provider if cluster is not None else ""
 
 
 def word(member: Member, cluster: Cluster, channel: str, msgid: str | i18n.Plural, /, **kwargs) -> str:

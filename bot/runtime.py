@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from bot import scheduler
+from bot.channels.africastalking import AfricasTalkingTransport
 from bot.channels.simulator import SimulatorTransport
 from bot.channels.telegram import Poller, TelegramTransport
 from bot.channels.twilio_sms import TwilioTransport
@@ -24,14 +25,20 @@ from bot.leader import Leadership
 log = logging.getLogger(__name__)
 
 def transports(settings: Settings) -> list[Transport]:
+    """Every configured provider's transport: the dispatcher runs one lane per (channel, provider)."""
     found: list[Transport] = []
     if settings.twilio_enabled:
         found.append(TwilioTransport(settings))
-    elif settings.simulator:
+    if settings.at_enabled:
+        found.append(AfricasTalkingTransport(settings))
+    if not settings.real_sms and settings.simulator:
         found.append(SimulatorTransport())
     if settings.telegram_enabled:
         found.append(TelegramTransport(settings))
-    log.info("sending on %s", ", ".join(f"{t.channel} ({type(t).__name__}, {t.rate:g}/s)" for t in found) or "nothing")
+    if settings.sms_provider and settings.sms_provider not in {t.provider for t in found if t.channel == "sms"}:
+        log.warning("SMS_PROVIDER=%s is not configured: its SMS go through %s", settings.sms_provider,
+                    next((t.provider for t in found if t.channel == "sms"), "nothing"))
+    log.info("sending on %s", ", ".join(f"{t.channel}/{t.provider} ({t.rate:g}/s)" for t in found) or "nothing")
     return found
 
 

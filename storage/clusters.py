@@ -20,7 +20,11 @@ class Cluster(SQLModel, table=True):
     currency: str = Field(default="TZS", max_length=3)
     timezone: str = Field(default="Africa/Dar_es_Salaam", max_length=64)
     region: str = Field(default="TZ", max_length=2)
+    sms_provider: str = Field(default="", max_length=20)  # who sends its notices by SMS; '': SMS_PROVIDER
     created_at: datetime = Field(default_factory=utcnow)
+
+
+SMS_PROVIDERS = ("twilio", "africastalking")  # a cluster's own SMS provider; '' : the SMS_PROVIDER setting
 
 
 class ClusterError(ValueError):
@@ -32,8 +36,7 @@ def normalise_code(code: str) -> str:
 
 
 def create_cluster(session: Session, name: str, code: str, *, language: str = "en", currency: str = "TZS",
-                   timezone: str = "Africa/Dar_es_Salaam", region: str = "TZ") -> Cluster:
-
+                   timezone: str = "Africa/Dar_es_Salaam", region: str = "TZ", sms_provider: str = "") -> Cluster:
     code = normalise_code(code)
     if not name.strip():
         raise ClusterError("a cluster needs a name")
@@ -48,11 +51,19 @@ def create_cluster(session: Session, name: str, code: str, *, language: str = "e
     currency = currency.upper()
     if len(currency) != 3 or get_currency_precision(currency) is None:
         raise ClusterError(f"unknown currency {currency}")
+    sms_provider = check_sms_provider(sms_provider)
     cluster = Cluster(name=name.strip(), code=code, language=language, currency=currency,
-                      timezone=timezone, region=region.upper())
+                      timezone=timezone, region=region.upper(), sms_provider=sms_provider)
     session.add(cluster)
     session.flush()
     return cluster
+
+
+def check_sms_provider(name: str) -> str:
+    name = name.strip().lower()
+    if name and name not in SMS_PROVIDERS:
+        raise ClusterError(f"unknown SMS provider {name}; one of {', '.join(SMS_PROVIDERS)}")
+    return name
 
 
 def find_by_code(session: Session, code: str) -> Cluster | None:

@@ -32,6 +32,8 @@ class OutboundMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbound_messages_due", "status", "channel", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=12, index=True)
+    # Which provider sends it ("twilio", "africastalking", ...); '' : the channel's default provider.
+    provider: str = Field(default="", max_length=20)
     address: str = Field(max_length=64, index=True)
     identity_id: int | None = Field(default=None, foreign_key="identities.id")
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
@@ -47,6 +49,7 @@ class OutboundMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
     provider_id: str = Field(default="", max_length=64, index=True)
+    link_id: str = Field(default="", max_length=100)  # Africa's Talking's linkId of the message answered
     last_error: str = Field(default="", max_length=300)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None

@@ -25,12 +25,16 @@ from tests.fakes.server import free_port
 CHUNK = 64 * 1024
 HUGE = 500 * 1024 * 1024
 SECRET = "tg-secret"
+AT_KEY = "at-key"
 
 # every endpoint that reads a body, with its limit and the headers that get it past any pre-body check
 ENDPOINTS = [
     ("/webhooks/twilio/sms", MAX_BODY, {"content-type": "application/x-www-form-urlencoded",
                                         "x-twilio-signature": "forged"}),
     ("/webhooks/twilio/status", MAX_BODY, {"content-type": "application/x-www-form-urlencoded"}),
+    (f"/webhooks/africastalking/sms?key={AT_KEY}", MAX_BODY, {"content-type": "application/x-www-form-urlencoded"}),
+    (f"/webhooks/africastalking/delivery?key={AT_KEY}", MAX_BODY,
+     {"content-type": "application/x-www-form-urlencoded"}),
     ("/webhooks/telegram", MAX_BODY, {"content-type": "application/json",
                                       "x-telegram-bot-api-secret-token": SECRET}),
     ("/simulate", MAX_BODY, {"content-type": "application/json"}),
@@ -45,13 +49,15 @@ ENDPOINTS = [
 
 @pytest.fixture
 def web_app(settings, db):
-    return create_app(with_settings(settings, telegram_bot_token="123:abc", telegram_webhook_secret=SECRET), db)
+    return create_app(with_settings(settings, telegram_bot_token="123:abc", telegram_webhook_secret=SECRET,
+                                    at_username="sandbox", at_api_key="k", at_webhook_key=AT_KEY), db)
 
 
 def call(app, path: str, headers: dict[str, str], *, declared: int | None) -> tuple[int, int]:
     """POST `path` with an endless body of `a=aaaa...` in 64 KB chunks; (status, bytes the app read)."""
     read = 0
     status = 0
+    path, _, query = path.partition("?")
     chunk = b"a=" + b"a" * (CHUNK - 2)
     raw = [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"bot.example.org")]
     if declared is not None:
@@ -70,7 +76,7 @@ def call(app, path: str, headers: dict[str, str], *, declared: int | None) -> tu
             status = message["status"]
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
              "headers": raw, "client": ("127.0.0.1", 50000), "server": ("bot.example.org", 443)}
     asyncio.run(app(scope, receive, send))
     return status, read

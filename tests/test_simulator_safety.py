@@ -25,16 +25,18 @@ from tests.fakes.server import free_port
 
 TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15005550006"}
 TELEGRAM = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_SECRET": "s"}
+AFRICASTALKING = {"AT_USERNAME": "sandbox", "AT_API_KEY": "k"}
 
 
-@pytest.mark.parametrize("provider", [TWILIO, TELEGRAM, {**TWILIO, **TELEGRAM}], ids=["sms", "telegram", "both"])
+@pytest.mark.parametrize("provider", [TWILIO, TELEGRAM, {**TWILIO, **TELEGRAM}, AFRICASTALKING],
+                         ids=["sms", "telegram", "both", "africastalking"])
 @pytest.mark.parametrize("asked", ["on", "1", "true", "yes"])
 def test_beside_a_provider_the_simulator_stays_off_when_merely_switched_on(provider, asked):
     s = Settings.from_env({**provider, "SIMULATOR": asked})
     assert not s.simulator and s.simulator_refused
 
 
-@pytest.mark.parametrize("provider", [TWILIO, TELEGRAM], ids=["sms", "telegram"])
+@pytest.mark.parametrize("provider", [TWILIO, TELEGRAM, AFRICASTALKING], ids=["sms", "telegram", "africastalking"])
 def test_only_the_explicit_unsafe_value_keeps_it_on_beside_a_provider(provider):
     s = Settings.from_env({**provider, "SIMULATOR": "unsafe-with-providers"})
     assert s.simulator and not s.simulator_refused

@@ -15,6 +15,7 @@ class SimulatorTransport:
     """Stands in for an SMS provider when none is configured: messages are held for the page to fetch."""
 
     channel = "sms"
+    provider = "simulator"
     rate = 1000.0
 
     def send(self, message: OutboundMessage) -> str:

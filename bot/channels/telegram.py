@@ -189,6 +189,7 @@ class TelegramTransport:
     """Sends outbox rows with the Bot API's sendMessage (base URL TELEGRAM_API_BASE, a fake in tests)."""
 
     channel = "telegram"
+    provider = "telegram"
 
     def __init__(self, settings: Settings, timeout: float = 10.0):
         self.rate = settings.telegram_rate

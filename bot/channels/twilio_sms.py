@@ -63,7 +63,7 @@ def inbound_from_form(form: dict[str, str], settings: Settings) -> Inbound | Non
     if not sid or not sender:
         return None
     phone = normalise_phone(sender, settings.default_region) or sender[:32]
-    return Inbound(channel="sms", address=phone, text=form.get("Body", ""), provider_id=sid)
+    return Inbound(channel="sms", address=phone, text=form.get("Body", ""), provider_id=sid, provider="twilio")
 
 
 def twiml(texts: list[str]) -> str:
@@ -95,6 +95,7 @@ class TwilioTransport:
     """Sends outbox rows with Twilio's REST client; the base URL is TWILIO_API_BASE (a fake in tests)."""
 
     channel = "sms"
+    provider = "twilio"
 
     def __init__(self, settings: Settings, timeout: float = 15.0):
         self.settings = settings

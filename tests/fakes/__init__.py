@@ -36,6 +36,11 @@ getWebhookInfo, answerCallbackQuery. `sent`: successful sendMessage params with 
 found". `push(*updates)` queues updates for getUpdates; `webhook` holds the last setWebhook params.
 Builders: `text_update(chat_id, text)`, `button_update(chat_id, data)`, `contact_update(chat_id, phone)`.
 
+FakeAfricasTalking (tests/fakes/africastalking.py, fixture `fake_at`): POST /version1/messaging checks the
+`apiKey` header and `username` (401 otherwise) and answers SMSMessageData.Recipients; `codes[number] = 406`
+sets that number's per-recipient statusCode (default 101); `garble(times)` answers 200 with HTML;
+`messages`: accepted sends' form fields (username, to, message, from, linkId) plus `messageId`.
+
 FakeClock (tests/fakes/clock.py): `monotonic`, `sleep` (advances time, records `slept`) and `now` for
 `Dispatcher(..., clock=fake_clock)`: rate limits and backoffs without waiting (fixture `fake_clock`).
 
@@ -45,8 +50,9 @@ outbox and returns their ids; `message(db, id)` and `identity(db, channel, addre
 
 from __future__ import annotations
 
+from tests.fakes.africastalking import FakeAfricasTalking
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram import FakeTelegram, button_update, contact_update, text_update
 from tests.fakes.twilio import FakeTwilio
 
-__all__ = ["FakeClock", "FakeTelegram", "FakeTwilio", "button_update", "contact_update", "text_update"]
+__all__ = ["FakeAfricasTalking", "FakeClock", "FakeTelegram", "FakeTwilio", "button_update", "contact_update", "text_update"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.africastalking import FakeAfricasTalking
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
@@ -18,6 +19,12 @@ def fake_twilio():
 @pytest.fixture
 def fake_telegram():
     with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_at():
+    with FakeAfricasTalking() as fake:
         yield fake
 
 

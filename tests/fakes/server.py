@@ -41,6 +41,7 @@ class Answer:
     status: int
     body: dict
     headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None  # sent instead of the JSON body, as text/html (a proxy's error page)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -66,9 +67,9 @@ class _Handler(BaseHTTPRequestHandler):
             params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         record = Recorded(self.command, split.path, dict(self.headers.items()), params)
         answer = self.server.fake.dispatch(record)
-        body = json.dumps(answer.body).encode()
+        body = json.dumps(answer.body).encode() if answer.raw is None else answer.raw.encode()
         self.send_response(answer.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "application/json" if answer.raw is None else "text/html")
         self.send_header("Content-Length", str(len(body)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
