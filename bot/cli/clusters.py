@@ -13,7 +13,8 @@ def cmd_cluster_create(args, cli: Cli) -> None:
         try:
             cluster = create_cluster(session, args.name, args.code, language=args.language or s.default_language,
                                      currency=args.currency or s.default_currency,
-                                     timezone=args.timezone or s.timezone, region=args.region or s.default_region)
+                                     timezone=args.timezone or s.timezone, region=args.region or s.default_region,
+                                     quiet_hours=args.quiet or s.quiet_hours)
         except ClusterError as exc:
             raise CliError(str(exc)) from exc
         print(f"cluster {cluster.name} created; members join with: JOIN {cluster.code}")
@@ -22,7 +23,7 @@ def cmd_cluster_create(args, cli: Cli) -> None:
 def cmd_cluster_list(args, cli: Cli) -> None:
     with session_scope(cli.db) as session:
         for c in all_clusters(session):
-            print(f"{c.code}\t{c.name}\t{c.language}\t{c.currency}\t{c.timezone}")
+            print(f"{c.code}\t{c.name}\t{c.language}\t{c.currency}\t{c.timezone}\tquiet {c.quiet_hours or 'unset'}")
 
 
 def register_cli(sub) -> None:
@@ -34,5 +35,7 @@ def register_cli(sub) -> None:
     p.add_argument("--currency")
     p.add_argument("--timezone")
     p.add_argument("--region", help="country for phone numbers, e.g. TZ, KE, SN, ET")
+    p.add_argument("--quiet", metavar="HH:MM-HH:MM|off",
+                   help="quiet hours (local time) when notices wait, e.g. 21:00-07:00, or off; default QUIET_HOURS")
     p.set_defaults(func=cmd_cluster_create)
     cluster.add_parser("list").set_defaults(func=cmd_cluster_list)
