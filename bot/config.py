@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from dotenv import dotenv_values
 
+from storage.clusters import DEFAULT_QUIET_HOURS, normalise_quiet_hours
+
 TELEGRAM_API = "https://api.telegram.org"
 AT_API = "https://api.africastalking.com"
 SMS_PROVIDERS = ("twilio", "africastalking", "simulator")  # SMS_PROVIDER and a cluster's sms_provider
@@ -48,6 +50,13 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _quiet_hours(value: str) -> str:
+    try:
+        return normalise_quiet_hours(value)
+    except ValueError as exc:
+        raise ValueError(f"QUIET_HOURS is {value!r}: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./clusterbot.db"
@@ -75,6 +84,7 @@ class Settings:
     default_language: str = "en"
     default_currency: str = "TZS"
     timezone: str = "Africa/Dar_es_Salaam"
+    quiet_hours: str = DEFAULT_QUIET_HOURS  # written onto each new cluster; "off" sends notices at any hour
     sms_rate: float = 1.0
     telegram_rate: float = 25.0
     flood_limit: int = 20
@@ -157,6 +167,7 @@ class Settings:
             default_language=get("DEFAULT_LANGUAGE", cls.default_language).lower(),
             default_currency=get("DEFAULT_CURRENCY", cls.default_currency).upper(),
             timezone=get("TIMEZONE", cls.timezone),
+            quiet_hours=_quiet_hours(get("QUIET_HOURS", cls.quiet_hours)),
             sms_rate=float(get("SMS_RATE", "1")),
             telegram_rate=float(get("TELEGRAM_RATE", "25")),
             flood_limit=int(get("FLOOD_LIMIT", "20")),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlmodel import Session
 
 from bot import i18n, sms
-from storage.clusters import Cluster
-from storage.members import Identity, Member, contact_identity
+from storage.clusters import Cluster, quiet_until
+from storage.db import utcnow
+from storage.members import UNSOLICITED, Identity, Member, contact_identity
 from storage.messages import OutboundMessage
 
 
@@ -25,18 +27,23 @@ def render_for_channel(channel: str, text: str) -> tuple[str, int, str]:
 def queue(session: Session, identity: Identity, text: str, *, kind: str = "reply",
           buttons: list[tuple[str, str]] | None = None, member_id: int | None = None,
           cluster_id: int | None = None, inbound_id: int | None = None, batch: str = "",
-          status: str = "queued", provider: str | None = None, link_id: str = "") -> OutboundMessage:
+          status: str = "queued", provider: str | None = None, link_id: str = "",
+          now: datetime | None = None, urgent: bool = False) -> OutboundMessage:
     """`provider`: who sends it (a reply: the provider the person wrote through); None: the cluster's SMS
-    provider, '' when it has none (the dispatcher's default, SMS_PROVIDER)."""
+    provider, '' when it has none (the dispatcher's default, SMS_PROVIDER). `now`/`urgent`: quiet hours
+    (held_until)."""
     body, segments, encoding = render_for_channel(identity.channel, text)
     if provider is None:
         provider = _cluster_provider(session, identity.channel, cluster_id)
+    held = None if urgent else held_until(session, kind, cluster_id, now or utcnow())
     msg = OutboundMessage(channel=identity.channel, provider=provider, link_id=link_id,
                           address=identity.address, identity_id=identity.id,
                           member_id=member_id if member_id is not None else identity.member_id,
                           cluster_id=cluster_id, inbound_id=inbound_id, kind=kind, batch=batch, text=body,
                           buttons=json.dumps(buttons) if buttons and identity.channel == "telegram" else "",
                           segments=segments, encoding=encoding, status=status)
+    if held is not None:
+        msg.next_attempt_at = held
     session.add(msg)
     return msg
 
@@ -46,6 +53,17 @@ def _cluster_provider(session: Session, channel: str, cluster_id: int | None) ->
         return ""
     cluster = session.get(Cluster, cluster_id)
     return cluster.sms_provider if cluster is not None else ""
+
+
+def held_until(session: Session, kind: str, cluster_id: int | None, now: datetime) -> datetime | None:
+    """When a message of this kind queued at `now` may go: the end of the cluster's quiet hours for what a
+    STOP blocks too (storage.members.UNSOLICITED: broadcasts, invitations, reminders, polls, digests),
+    None (now) for answers and notices about the person's own business. The one rule of quiet hours:
+    queue() asks it for every row, whoever queues it."""
+    if kind not in UNSOLICITED or cluster_id is None:
+        return None
+    cluster = session.get(Cluster, cluster_id)
+    return quiet_until(cluster, now) if cluster is not None else None
 
 
 def word(member: Member, cluster: Cluster, channel: str, msgid: str | i18n.Plural, /, **kwargs) -> str:
@@ -59,11 +77,12 @@ def word(member: Member, cluster: Cluster, channel: str, msgid: str | i18n.Plura
 
 def notify(session: Session, member: Member, msgid: str, /, *, kind: str = "notice", batch: str = "",
            buttons: list[tuple[str, str]] | None = None, in_cluster: Cluster | None = None,
-           **kwargs) -> OutboundMessage | None:
+           now: datetime | None = None, **kwargs) -> OutboundMessage | None:
     """Word a message in the member's own language and queue it to the address they last used.
 
     What a STOP blocks (broadcasts, invitations, reminders, polls: storage.members.UNSOLICITED) is not
-    sent to a member who sent it. Returns None when the member cannot be reached.
+    sent to a member who sent it, and waits out the cluster's quiet hours (held_until; `now` is the
+    moment it is queued). Returns None when the member cannot be reached.
     """
     identity = contact_identity(session, member, kind)
     if identity is None:
@@ -74,4 +93,4 @@ def notify(session: Session, member: Member, msgid: str, /, *, kind: str = "noti
     text = word(member, cluster, identity.channel, msgid, **kwargs)
     labels = [(i18n.translate(member.language, label), value) for label, value in (buttons or [])]
     return queue(session, identity, text, kind=kind, buttons=labels, member_id=member.id,
-                 cluster_id=member.cluster_id, batch=batch)
+                 cluster_id=member.cluster_id, batch=batch, now=now)

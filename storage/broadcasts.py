@@ -38,6 +38,7 @@ class Broadcast(SQLModel, table=True):
     segments_total: int = 0
     status: str = Field(default="sending", max_length=10, index=True)
     send_at: datetime | None = Field(default=None, index=True)
+    urgent: bool = False  # the facilitator chose to send it through the cluster's quiet hours
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -61,8 +62,10 @@ def batch_key(broadcast: Broadcast) -> str:
 
 
 def create(session: Session, cluster: Cluster, author_id: int | None, segment: str, text: str, *,
-           parts: int = 1, now: datetime | None = None, send_at: datetime | None = None) -> Broadcast:
-    """Record a broadcast; `send_at` in the future makes it wait for the scheduler."""
+           parts: int = 1, now: datetime | None = None, send_at: datetime | None = None,
+           urgent: bool = False) -> Broadcast:
+    """Record a broadcast; `send_at` in the future makes it wait for the scheduler; `urgent` sends it
+    through the cluster's quiet hours."""
     now = now or utcnow()
     text = text.strip()
     if not text:
@@ -72,12 +75,13 @@ def create(session: Session, cluster: Cluster, author_id: int | None, segment: s
     if send_at is not None and send_at <= now:
         raise BroadcastError("past")
     broadcast = Broadcast(cluster_id=cluster.id, author_member_id=author_id, segment=segment[:200], text=text,
-                          text_hash=text_hash(text), parts=parts, created_at=now, send_at=send_at,
+                          text_hash=text_hash(text), parts=parts, created_at=now, send_at=send_at, urgent=urgent,
                           status="scheduled" if send_at else "sending", started_at=None if send_at else now)
     session.add(broadcast)
     session.flush()
     audit.record(session, "broadcast.schedule" if send_at else "broadcast.send", cluster_id=cluster.id,
-                 actor_member_id=author_id, subject=f"broadcast {broadcast.id}", segment=segment, parts=parts)
+                 actor_member_id=author_id, subject=f"broadcast {broadcast.id}", segment=segment, parts=parts,
+                 **({"urgent": True} if urgent else {}))
     return broadcast
 
 

@@ -23,7 +23,8 @@ def cmd_cluster_create(args, cli: Cli) -> None:
             cluster = create_cluster(session, args.name, args.code, language=args.language or s.default_language,
                                      currency=args.currency or s.default_currency,
                                      timezone=args.timezone or s.timezone, region=args.region or s.default_region,
-                                     sms_provider=args.sms_provider or "")
+                                     sms_provider=args.sms_provider or "",
+                                     quiet_hours=args.quiet or s.quiet_hours)
         except ClusterError as exc:
             raise CliError(str(exc)) from exc
         print(f"cluster {cluster.name} created; members join with: JOIN {cluster.code}")
@@ -47,7 +48,8 @@ def cmd_cluster_edit(args, cli: Cli) -> None:
 def cmd_cluster_list(args, cli: Cli) -> None:
     with session_scope(cli.db) as session:
         for c in all_clusters(session):
-            print(f"{c.code}\t{c.name}\t{c.language}\t{c.currency}\t{c.timezone}\t{c.sms_provider or '-'}")
+            print(f"{c.code}\t{c.name}\t{c.language}\t{c.currency}\t{c.timezone}\t{c.sms_provider or '-'}"
+                  f"\tquiet {c.quiet_hours or 'unset'}")
 
 
 def register_cli(sub) -> None:
@@ -61,6 +63,8 @@ def register_cli(sub) -> None:
     p.add_argument("--region", help="country for phone numbers, e.g. TZ, KE, SN, ET")
     p.add_argument("--sms-provider", choices=SMS_PROVIDERS,
                    help="who sends this cluster's notices by SMS (default: SMS_PROVIDER)")
+    p.add_argument("--quiet", metavar="HH:MM-HH:MM|off",
+                   help="quiet hours (local time) when notices wait, e.g. 21:00-07:00, or off; default QUIET_HOURS")
     p.set_defaults(func=cmd_cluster_create)
     p = cluster.add_parser("edit")
     p.add_argument("code", help="the cluster's join code")

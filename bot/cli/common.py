@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from bot import parse
 from bot.config import Settings
 from bot.parse import ParseError
-from storage.clusters import Cluster, all_clusters, find_by_code
-from storage.db import make_engine, migrate
+from storage.clusters import Cluster, adopt_quiet_hours, all_clusters, find_by_code
+from storage.db import make_engine, migrate, session_scope
 from storage.members import Member, find_member
 
 
@@ -26,6 +26,8 @@ class Cli:
     def db(self) -> Engine:
         engine = make_engine(self.settings.database_url)
         migrate(engine)
+        with session_scope(engine) as session:  # clusters made before quiet hours existed take the setting
+            adopt_quiet_hours(session, self.settings.quiet_hours)
         return engine
 
     def cluster(self, session, code: str | None) -> Cluster:

@@ -4,7 +4,8 @@
 same text did not go to the same members within the hour; otherwise it asks first. `BCAST` alone is the
 guided version, a flow (bot/flow.py): whom, what, then a preview of members and SMS segments (the cost)
 before anything goes; the preview also takes a time (18:00: today, or tomorrow once past) to send later.
-A text too long for one SMS is only ever sent split after the facilitator said so.
+A text too long for one SMS is only ever sent split after the facilitator said so. A broadcast that would
+go out in the cluster's quiet hours is asked about too: it waits for their end, or, marked urgent, goes now.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.i18n import N_, NP_
 from bot.parse import ParseError
 from storage import broadcasts as store
 from storage.broadcasts import Broadcast, BroadcastError
-from storage.clusters import Cluster
+from storage.clusters import Cluster, quiet_until
 from storage.members import Identity, Member, contact_identities
 from storage.segments import ALL_WORDS, Segment, SegmentError, describe, parse_segment, select_members
 
@@ -50,11 +51,13 @@ ERRORS = {
 # When a reply to the preview is neither 1 nor 2 nor a time, the parser's own words where it read a date.
 TIME_CODES = frozenset({"past", "no_time", "no_such_day", "weekday", "ambiguous_time"})
 CHOICES = [("send", N_("Send")), ("cancel", N_("Cancel"))]
-CONFIRMS = ("again", "split", "preview")  # the flow's yes-or-no steps, in the order they may be asked
+QUIET_CHOICES = [*CHOICES, ("urgent", N_("Urgent"))]
+CONFIRMS = ("again", "split", "preview", "quiet")  # the flow's yes-or-no steps, in the order they may be asked
+HELD = N_("Broadcast {id} will reach {segment} on {when}, when quiet hours end. Send REPORT {id} to check it.")
 SAMPLES = {"segment": "sector:tailoring location:Moshi gender:female", "parts": "4",
            "messages": "12345", "skipped": "120", "sent": "1200", "delivered": "1200",
            "failed": "1200", "waiting": "1200", "reach": "12345 members", "pieces": "4 messages",
-           "segments": "123456 SMS segments"}
+           "segments": "123456 SMS segments", "window": "20:00-08:00"}
 
 
 def refusal(ctx: Ctx, code: str, **kwargs) -> StepError:
@@ -118,7 +121,8 @@ def send(session: Session, cluster: Cluster, broadcast: Broadcast, now: datetime
         texts = found.parts if identity.channel == "sms" else [broadcast.text]
         for text in texts:
             outbox.queue(session, identity, text, kind="broadcast", member_id=member.id,
-                         cluster_id=cluster.id, batch=store.batch_key(broadcast))
+                         cluster_id=cluster.id, batch=store.batch_key(broadcast), now=now,
+                         urgent=broadcast.urgent)
             queued += 1
     store.record_sent(session, broadcast, found.count, found.skipped, found.total, now)
     return queued
@@ -169,6 +173,13 @@ def _segment(ctx: Ctx, text: str) -> Segment:
         raise refusal(ctx, exc.code, word=(exc.detail or "")[:20]) from exc
 
 
+def _hold(ctx: Ctx, values: dict) -> None:
+    """Put in `values` when quiet hours would hold the broadcast until (ISO, '' when they would not)."""
+    moment = datetime.fromisoformat(values["at"]) if values.get("at") else ctx.now
+    until = quiet_until(ctx.cluster, moment)
+    values["held"] = until.isoformat() if until is not None else ""
+
+
 def _measure(ctx: Ctx, values: dict) -> None:
     """Put in `values` what the questions show: reach, parts, cost and a duplicate sent within the hour."""
     text = values["text"]
@@ -183,6 +194,7 @@ def _measure(ctx: Ctx, values: dict) -> None:
                   duplicate={"minutes": max(int((ctx.now - duplicate.created_at).total_seconds() // 60), 1),
                              "sent": done["sent"] + done["delivered"], "messages": sum(done.values())}
                   if duplicate is not None else None)
+    _hold(ctx, values)
 
 
 def _cost(ctx: Ctx, values: dict) -> dict:
@@ -191,6 +203,10 @@ def _cost(ctx: Ctx, values: dict) -> dict:
             "reach": ctx.t(NP_("{count} member", "{count} members"), count=values["count"]),
             "pieces": ctx.t(NP_("{count} message", "{count} messages"), count=values["parts"]),
             "segments": ctx.t(NP_("{count} SMS segment", "{count} SMS segments"), count=values["cost"])}
+
+
+def _quiet(ctx: Ctx, values: dict) -> dict:
+    return {"window": ctx.cluster.quiet_hours, "when": datetime.fromisoformat(values["held"])}
 
 
 def _duplicate(ctx: Ctx, values: dict) -> dict:
@@ -225,6 +241,7 @@ def _send_or_time(ctx: Ctx, text: str, values: dict) -> str:
         values["at"] = parse.moment(text, ctx.timezone, ctx.now, ctx.lang).isoformat()
     except ParseError as exc:
         raise StepError(exc.msgid if exc.code in TIME_CODES else REPLY_1_2) from exc
+    _hold(ctx, values)
     return "send"
 
 
@@ -251,11 +268,18 @@ def _go(ctx: Ctx, values: dict) -> None:
     except StepError as problem:
         return _refuse(ctx, problem)
     send_at = datetime.fromisoformat(values["at"]) if values["at"] else None
+    urgent = values.get("quiet") == "urgent"
     try:
         broadcast = store.create(ctx.session, ctx.cluster, ctx.member.id, values["segment"], values["text"],
-                                 parts=len(found.parts), now=ctx.now, send_at=send_at)
+                                 parts=len(found.parts), now=ctx.now, send_at=send_at, urgent=urgent)
     except BroadcastError as exc:
         return _refuse(ctx, refusal(ctx, exc.code))
+    held = None if urgent else quiet_until(ctx.cluster, send_at or ctx.now)
+    if held is not None:
+        if send_at is None:
+            send(ctx.session, ctx.cluster, broadcast, ctx.now)
+        ctx.reply(HELD, id=broadcast.id, segment=values["segment"][:40], when=held)
+        return
     if send_at is not None:
         ctx.reply("Broadcast {id} will go to {segment} on {when}. Send REPORT {id} to check it.",
                   id=broadcast.id, segment=values["segment"][:40], when=send_at)
@@ -285,7 +309,10 @@ GUIDED = Flow(
                             "{count} members will get it ({skipped} skipped: STOP), {parts} SMS each, {segments}. "
                             "Reply 1 to send, 2 to cancel, or a time like 18:00."),
              reader=_send_or_time, choices=CHOICES, listed=True, fill=_cost,
-             when=lambda v: v["guided"] and v["parts"] == 1),
+             when=lambda v: v["guided"] and v["parts"] == 1, next=_unless_cancelled("preview", "quiet")),
+        Step("quiet", N_("Quiet hours {window}: it would arrive on {when}. Reply 1 to send it then, 2 to "
+                         "cancel, 3 or URGENT to send it now."),
+             choices=QUIET_CHOICES, listed=True, fill=_quiet, when=lambda v: bool(v.get("held"))),
     ],
     finish=_finish,
     keyword="BCAST",

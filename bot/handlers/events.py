@@ -162,12 +162,13 @@ def send_invitations(session: Session, cluster: Cluster, event: Event, members: 
     or the event's next `limit`. Each is marked sent in this transaction, so it is queued exactly once
     whatever fails; returns how many were taken (a member who cannot be reached is taken, sent nothing)."""
     ids = None if members is None else [m.id for m in members]
-    taken = store.claim_invitations(session, event.id, now or utcnow(), member_ids=ids,
+    now = now or utcnow()
+    taken = store.claim_invitations(session, event.id, now, member_ids=ids,
                                     limit=None if ids is not None else limit)
     answers = [(label, value.format(event.id)) for label, value in ANSWER_BUTTONS]
     for member in taken:
         outbox.notify(session, member, placed(INVITATION, event), kind="invitation", batch=f"event:{event.id}",
-                      in_cluster=cluster, buttons=answers, event=event.title, start=event.starts_at,
+                      in_cluster=cluster, buttons=answers, now=now, event=event.title, start=event.starts_at,
                       venue=event.place, event_id=event.id)
     return len(taken)
 

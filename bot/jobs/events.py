@@ -21,12 +21,12 @@ def run_reminders(session: Session, settings, now: datetime) -> int:
         for member in due.members:
             if due.kind == "start":
                 row = outbox.notify(session, member, placed(REMINDER, event), kind="reminder",
-                                    batch=f"event:{event.id}:reminder", in_cluster=cluster, event=event.title,
+                                    batch=f"event:{event.id}:reminder", in_cluster=cluster, now=now, event=event.title,
                                     start=event.starts_at, venue=event.place, event_id=event.id)
             else:
                 row = outbox.notify(session, member, "Please answer by {deadline}: {event}, {start}. Reply YES "
                                     "{event_id}, NO {event_id} or MAYBE {event_id}.", kind="reminder",
-                                    batch=f"event:{event.id}:deadline", in_cluster=cluster,
+                                    batch=f"event:{event.id}:deadline", in_cluster=cluster, now=now,
                                     buttons=[(label, value.format(event.id)) for label, value in ANSWER_BUTTONS],
                                     deadline=event.deadline, event=event.title, start=event.starts_at,
                                     event_id=event.id)

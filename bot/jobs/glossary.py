@@ -53,7 +53,7 @@ def run_term_of_week(session: Session, settings: Settings, now: datetime) -> int
             definition, _rest = fitted(lambda shown, lang=member.language, title=title: i18n.translate(
                 lang, WEEKLY_MESSAGE, term=title, definition=shown), entry.short)
             queued += bool(outbox.notify(session, member, WEEKLY_MESSAGE, kind="broadcast",
-                                         batch=f"glossary-week-{slot}", in_cluster=cluster, term=title,
+                                         batch=f"glossary-week-{slot}", in_cluster=cluster, now=now, term=title,
                                          definition=definition))
     return queued
 

@@ -70,13 +70,13 @@ def _in_batches(db: Engine, due: Due, job: str, act: Callable[[Session, PollReci
     return sent
 
 
-def _deliver(session: Session, member: Member, cluster: Cluster, rnd: PollRound, text: str,
+def _deliver(session: Session, member: Member, cluster: Cluster, rnd: PollRound, now: datetime, text: str,
              buttons: list[tuple[str, str]] | None = None) -> int:
     identity = contact_identity(session, member, kind="poll")
     if identity is None:
         return 0
     outbox.queue(session, identity, text, kind="poll", buttons=buttons, member_id=member.id,
-                 cluster_id=cluster.id, batch=f"poll-{rnd.poll_id}-{rnd.number}")
+                 cluster_id=cluster.id, batch=f"poll-{rnd.poll_id}-{rnd.number}", now=now)
     return 1
 
 
@@ -92,7 +92,7 @@ def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> i
     items = store.questions(session, poll_row)
     title = poll_row.title_in(member.language)
     if not _free_for_poll(session, identity.id, now):
-        return _deliver(session, member, cluster, rnd, outbox.word(
+        return _deliver(session, member, cluster, rnd, now, outbox.word(
             member, cluster, identity.channel,
             N_("{cluster} asks you to answer a short poll: {title}. Reply POLL when you are ready."),
             cluster=cluster.name, title=title))
@@ -107,7 +107,7 @@ def _send_first(session: Session, recipient, rnd: PollRound, now: datetime) -> i
         "{cluster} asks you {count} short questions: {title}. Reply to each with its number or a few words."),
         cluster=cluster.name, count=len(items), title=title)
     body, buttons = question_message(question, member.language, len(items), identity.channel, cluster.region)
-    return _deliver(session, member, cluster, rnd, intro) + _deliver(session, member, cluster, rnd, body, buttons)
+    return _deliver(session, member, cluster, rnd, now, intro) + _deliver(session, member, cluster, rnd, now, body, buttons)
 
 
 def _free_for_poll(session: Session, identity_id: int, now: datetime) -> bool:
@@ -132,7 +132,7 @@ def _remind(session: Session, recipient, rnd: PollRound, now: datetime) -> int:
     text = outbox.word(member, cluster, identity.channel,
                        N_("Reminder: please answer the poll {title} before {when}. Reply POLL to start."),
                        title=poll_row.title_in(member.language), when=rnd.closes_at)
-    return _deliver(session, member, cluster, rnd, text)
+    return _deliver(session, member, cluster, rnd, now, text)
 
 
 def _close(session: Session, rnd: PollRound, now: datetime) -> int:

@@ -20,7 +20,7 @@ def run_deadlines(session, settings, now: datetime) -> int:
     for purchase_id in store.due_to_close(session, now):
         sent += _close(session, purchase_id, now)
     for p in store.open_purchases(session):
-        sent += _progress(session, p)
+        sent += _progress(session, p, now)
     return sent
 
 
@@ -79,7 +79,7 @@ def _close(session, purchase_id: int, now: datetime) -> int:
     return sent
 
 
-def _progress(session, p: Purchase) -> int:
+def _progress(session, p: Purchase, now: datetime) -> int:
     """Tell those offered the purchase when pledges reach half and all of the minimum, once each."""
     pledged = store.pledged_total(session, p.id)
     reached = [mark for mark in (50, 100) if pledged * 100 >= p.minimum * mark]
@@ -103,7 +103,8 @@ def _progress(session, p: Purchase) -> int:
             "{when}."
         )
     return sum(
-        tell(session, m, cluster, msgid, p, kind="broadcast", batch=f"purchase-{p.id}-{max(fresh)}")
+        tell(session, m, cluster, msgid, p, kind="broadcast", batch=f"purchase-{p.id}-{max(fresh)}",
+             now=now)
         for m in store.offered_members(session, p)
     )
 

@@ -27,14 +27,14 @@ def contributions_job(session: Session, settings: Settings, now: datetime) -> in
         today = store.local_date(now, cluster)
         this_due = store.due_day(rules, today.year, today.month)
         if this_due - timedelta(days=rules.remind_days) <= today < this_due:
-            sent += _remind(session, cluster, rules, this_due)
+            sent += _remind(session, cluster, rules, this_due, now)
         for due in (store.add_months(this_due, -1), this_due):
             if due < today <= due + timedelta(days=10):
                 sent += _missed(session, cluster, rules, due, now)
     return sent
 
 
-def _remind(session: Session, cluster: Cluster, rules, due: date) -> int:
+def _remind(session: Session, cluster: Cluster, rules, due: date, now: datetime) -> int:
     if not claim(session, "savings.remind", f"{cluster.id}:{due.isoformat()}"):
         return 0
     sent = 0
@@ -48,6 +48,7 @@ def _remind(session: Session, cluster: Cluster, rules, due: date) -> int:
                 kind="reminder",
                 batch=f"savings-remind-{due}",
                 in_cluster=cluster,
+                now=now,
                 amount=as_money(rules.contribution_minor, cluster.currency),
                 date=day_text(due, member.language, cluster),
             )
@@ -66,6 +67,7 @@ def _missed(session: Session, cluster: Cluster, rules, due: date, now: datetime)
             kind="notice",  # about the member's own money (a fine taken, a contribution owed): STOP does not hold it
             batch=f"savings-missed-{due}",
             in_cluster=cluster,
+            now=now,
             amount=as_money(rules.contribution_minor, cluster.currency),
             date=day_text(due, member.language, cluster),
         )

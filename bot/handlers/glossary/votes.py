@@ -335,12 +335,13 @@ def _send_ballot(ctx: Ctx, ballot: GlossaryBallot) -> int:
         term = name_for(ctx.session, ballot.term_id, ctx.cluster.id, member.language)
         first = outbox.notify(ctx.session, member, "Vote {id}: which local word should we use for {term}? Reply "
                               "with a digit, or VOTE {id} and the digit, by {when}.", kind="poll",
-                              batch=f"glossary-vote-{ballot.id}", in_cluster=ctx.cluster, id=ballot.id,
-                              term=term, when=ballot.closes_at)
+                              batch=f"glossary-vote-{ballot.id}", in_cluster=ctx.cluster, now=ctx.now,
+                              id=ballot.id, term=term, when=ballot.closes_at)
         if first is None:
             continue
         outbox.notify(ctx.session, member, CHOICES, kind="poll", batch=f"glossary-vote-{ballot.id}",
-                      in_cluster=ctx.cluster, buttons=buttons, id=ballot.id, options=numbered(ballot.words))
+                      in_cluster=ctx.cluster, buttons=buttons, now=ctx.now, id=ballot.id,
+                      options=numbered(ballot.words))
         _offer_vote_flow(ctx, member, first.identity_id, ballot.id)
         sent += 1
     return sent

@@ -110,6 +110,7 @@ def tell(
     *,
     kind: str = "notice",
     batch: str = "",
+    now: datetime | None = None,
     **extra,
 ) -> bool:
     """Notify one member about a purchase, with the shared figures in their own language."""
@@ -117,7 +118,8 @@ def tell(
     values.update(extra)
     return (
         outbox.notify(
-            session, member, msgid, kind=kind, batch=batch or f"purchase-{p.id}", in_cluster=cluster, **values
+            session, member, msgid, kind=kind, batch=batch or f"purchase-{p.id}", in_cluster=cluster, now=now,
+            **values
         )
         is not None
     )

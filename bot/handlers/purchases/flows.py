@@ -263,5 +263,5 @@ def publish_purchase(
             msgid = N_(
                 "New purchase {id}: {item}, {price} per {unit}. Send BUY {id} and how many {units} by {when}."
             )
-        told += tell(session, member, cluster, msgid, p, kind="invitation")
+        told += tell(session, member, cluster, msgid, p, kind="invitation", now=now)
     return p, told

@@ -279,6 +279,7 @@ def extend(ctx: Ctx) -> None:
                "how many."),
             p,
             kind="notice" if mine and mine.quantity else "broadcast",
+            now=ctx.now,
         )
     ctx.reply(
         NP_("Purchase {id} ({item}) now takes pledges until {when}; {count} member was told.",
