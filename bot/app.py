@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from bot import dashboard, webbody
 from bot import engine as bot_engine
-from bot.channels import africastalking, simulator, telegram, twilio_sms
+from bot.channels import africastalking, simulator, telegram, twilio_sms, ussd
 from bot.config import UNSAFE_SIMULATOR, Settings
 from bot.dispatch import silence_address
 from storage.db import make_engine, session_scope
@@ -143,6 +143,27 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                     silence_address(session, msg, f"africastalking {reason}")
 
         await run_in_threadpool(apply)
+        return Response(status_code=200)
+
+    async def at_ussd_webhook(request: Request) -> Response:
+        """One USSD screen, answered in the response as text/plain: "CON ..." (an answer awaited) or "END ..."."""
+        form = await keyed_form(request)
+        if isinstance(form, Response):
+            return form
+        dial = ussd.dial_from_form(form, settings)
+        if dial is None:
+            return Response("missing sessionId or phoneNumber", status_code=400)
+        screen = await run_in_threadpool(ussd.respond, db, settings, dial, glossary=glossary)
+        wake_dispatcher(request)  # a receipt by SMS may be waiting
+        return Response(screen, media_type="text/plain; charset=utf-8")
+
+    async def at_ussd_end_webhook(request: Request) -> Response:
+        """The end-of-session notification: how the session ended and what it cost."""
+        form = await keyed_form(request)
+        if isinstance(form, Response):
+            return form
+        if not await run_in_threadpool(ussd.end_from_form, db, form, settings):
+            return Response("missing sessionId", status_code=400)
         return Response(status_code=200)
 
     async def telegram_webhook(request: Request) -> Response:
@@ -279,6 +300,8 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         Route("/webhooks/twilio/status", twilio_status_webhook, methods=["POST"]),
         Route(africastalking.SMS_PATH, at_sms_webhook, methods=["POST"]),
         Route(africastalking.DELIVERY_PATH, at_delivery_webhook, methods=["POST"]),
+        Route(ussd.PATH, at_ussd_webhook, methods=["POST"]),
+        Route(ussd.END_PATH, at_ussd_end_webhook, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
         *dashboard.routes(settings, db),
     ]

@@ -31,6 +31,7 @@ ADMIN = "admin"  # facilitator or treasurer
 class Reply:
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)
+    msgid: str = ""  # what it says, for a caller that acts on it (a USSD receipt also sent by SMS)
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Ctx:
         names in it are shortened to fit one message (sms.fit), never the words around them."""
         labels = [(self.t(label), value) for label, value in (buttons or [])]
         text = sms.for_channel(lambda values: self.t(msgid, **values), kwargs, channel=self.channel, lang=self.lang)
-        self.replies.append(Reply(text, labels))
+        self.replies.append(Reply(text, labels, msgid if isinstance(msgid, str) else msgid.singular))
 
     def say(self, text: str, buttons: list[tuple[str, str]] | None = None) -> None:
         """Answer with text already worded (a definition, a list built from data)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -42,6 +43,7 @@ class Outcome:
     replies: list[OutboundMessage] = field(default_factory=list)
     duplicate: bool = False
     inbound_id: int | None = None
+    conversation: str = ""  # the flow left open for the next message ('' when none)
 
 
 def clean_text(text: str) -> str:
@@ -51,12 +53,15 @@ def clean_text(text: str) -> str:
 
 
 def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime | None = None,
-            reply_status: str = "queued", glossary: GlossaryIndex | None = None) -> Outcome:
+            reply_status: str = "queued", glossary: GlossaryIndex | None = None,
+            route: Callable[[Ctx], None] | None = None) -> Outcome:
     """Act on one provider delivery exactly once and store the replies with the changes, atomically.
 
     `reply_status` is "sent" when the channel hands the replies back in its own answer (TwiML, the
     simulator) and "queued" when the dispatcher must send them (Telegram). `glossary` is the process's
-    lookup index, kept by whoever keeps the engine; without it a lookup builds one for itself.
+    lookup index, kept by whoever keeps the engine; without it a lookup builds one for itself. `route`
+    replaces the keyword routing for a channel that reads its answers itself (a USSD menu: the answer is
+    a menu choice, bot/channels/ussd.py); it runs in the same savepoint, with the same Ctx.
     """
     now = now or utcnow()
     text = clean_text(inbound.text)
@@ -85,7 +90,7 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
         else:
-            _handle(ctx, inbound)
+            _handle(ctx, inbound, route)
         session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
         rows = [outbox.queue(session, identity, r.text, buttons=r.buttons, inbound_id=inbound_id,
                              cluster_id=ctx.cluster.id if ctx.cluster else None, status=reply_status,
@@ -98,7 +103,8 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
         session.flush()
         log.info("inbound %s from %s -> %s (%d replies)", inbound.channel, mask(inbound.address),
                  ctx.command or "-", len(rows))
-        return Outcome(replies=rows, inbound_id=inbound_id)
+        return Outcome(replies=rows, inbound_id=inbound_id,
+                       conversation=ctx.conversation.flow if ctx.conversation is not None else "")
 
 
 # Built once: constructing a statement costs more Python than the SQLite query it runs.
@@ -151,11 +157,14 @@ def _flooded(session: Session, settings: Settings, inbound: Inbound, now: dateti
         return _flood_count(session, inbound, now) > settings.flood_limit
 
 
-def _handle(ctx: Ctx, inbound: Inbound) -> None:
+def _handle(ctx: Ctx, inbound: Inbound, route: Callable[[Ctx], None] | None = None) -> None:
     """Run the handler inside a savepoint: if it fails, its changes go and an apology is the reply."""
     try:
         with ctx.session.begin_nested():
-            _route(ctx, inbound)
+            if route is not None:
+                route(ctx)
+            else:
+                _route(ctx, inbound)
     except Exception:
         log.exception("handler failed for %s", ctx.command or "flow")
         ctx.replies = []
@@ -163,8 +172,14 @@ def _handle(ctx: Ctx, inbound: Inbound) -> None:
         ctx.reply("Sorry, something went wrong. Please try again later.")
 
 
-def _route(ctx: Ctx, inbound: Inbound) -> None:
-    if inbound.contact_phone:
+def route_text(ctx: Ctx) -> None:
+    """Route `ctx.text` as a message's text (STOP/START/HELP, the open conversation, a keyword): for a
+    channel whose own routing hands an answer on (a USSD flow's question)."""
+    _route(ctx, None)
+
+
+def _route(ctx: Ctx, inbound: Inbound | None) -> None:
+    if inbound is not None and inbound.contact_phone:
         return ctx.run("LINK", inbound.contact_phone)
     if not ctx.text:
         ctx.command = "EMPTY"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -728,6 +729,12 @@ def open_ballots(session: Session, cluster_id: int) -> list[GlossaryBallot]:
 
 
 # --- Term of the week -----------------------------------------------------------------------------
+
+def week_number(moment: datetime, tz: str) -> int:
+    """The week a moment falls in, in the cluster's timezone, as the term of the week counts weeks."""
+    year, week, _day = moment.astimezone(ZoneInfo(tz)).isocalendar()
+    return year * 53 + week
+
 
 def weekly_term(session: Session, cluster_id: int, week_number: int) -> int | None:
     """The term for a week: the glossary in a fixed order, one a week, round and round."""

@@ -20,11 +20,12 @@ from storage import (
     purchases,
     savings,
     schedule,
+    ussd,
     visits,
 )
 
 DOMAINS = (clusters, members, messages, schedule, audit, glossary, events, purchases, savings, polls, broadcasts,
-           visits, dashboard_auth)
+           visits, dashboard_auth, ussd)
 
 metadata = SQLModel.metadata
 

@@ -14,6 +14,7 @@ from bot.handlers import (
     events,
     glossary,
     kpis,
+    menu,
     polls,
     purchases,
     registration,
@@ -21,7 +22,7 @@ from bot.handlers import (
     visits,
 )
 
-MODULES = (registration, account, glossary, events, purchases, savings, polls, broadcasts, visits, kpis)
+MODULES = (registration, account, glossary, events, purchases, savings, polls, broadcasts, visits, kpis, menu)
 
 PRIORITY = frozenset({"STOP", "START", "HELP"})
 

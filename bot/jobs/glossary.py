@@ -42,7 +42,7 @@ def run_term_of_week(session: Session, settings: Settings, now: datetime) -> int
         slot = f"{cluster.id}:{year}-W{week:02d}"
         if not claim(session, "glossary.term_of_week", slot):
             continue
-        term_id = store.weekly_term(session, cluster.id, year * 53 + week)
+        term_id = store.weekly_term(session, cluster.id, store.week_number(now, cluster.timezone))
         if term_id is None:
             continue
         members = session.exec(select(Member).where(Member.cluster_id == cluster.id, Member.status == "active"))

@@ -20,21 +20,30 @@ from bot.handlers.glossary.editing import (
            weekday_number,
            weekly,
 )
-from bot.handlers.glossary.lookup import MAX_PAGES, define, more, more_definition, more_step, pages, pick_step
+from bot.handlers.glossary.lookup import (
+           MAX_PAGES,
+           define,
+           more,
+           more_definition,
+           more_step,
+           pages,
+           pick_step,
+           week_term,
+)
 from bot.handlers.glossary.shared import (
-    ERRORS,
-    MORE_HINT,
-    PAGER,
-    PICKER,
-    WEEKLY_MESSAGE,
-    fitted,
-    heading,
-    start_more,
+           ERRORS,
+           MORE_HINT,
+           PAGER,
+           PICKER,
+           WEEKLY_MESSAGE,
+           fitted,
+           heading,
+           start_more,
 )
 from bot.handlers.glossary.votes import BALLOT_FLOW, VOTE_OPEN, announce, propose, term_names, vote
 
 __all__ = ["COMMANDS", "ERRORS", "FLOWS", "MAX_PAGES", "MORE", "MORE_HINT", "OFF_WORDS", "SAMPLES", "WEEKLY_MESSAGE",
-           "announce", "day_name", "fitted", "heading", "long_fits", "pages", "short_fits", "start_more", "term_names", "weekday_number"]
+           "announce", "day_name", "fitted", "heading", "long_fits", "pages", "short_fits", "start_more", "term_names", "week_term", "weekday_number"]
 
 SAMPLES = {
     "options": "1 Ushindani-shirikishi, 2 Viunganishi vya biashara, 3 Uwezeshaji wa klasta",

@@ -92,6 +92,15 @@ def define(ctx: Ctx) -> None:
     lookup(ctx, query)
 
 
+def week_term(ctx: Ctx) -> None:
+    """This week's term for the member's cluster (the one the term of the week sends), shown as DEF shows it."""
+    term_id = store.weekly_term(ctx.session, ctx.cluster.id, store.week_number(ctx.now, ctx.timezone))
+    if term_id is None:
+        ctx.reply(N_("The glossary has no terms yet."))
+        return
+    _show(ctx, term_id, scope(ctx))
+
+
 def lookup(ctx: Ctx, query: str) -> None:
     here = scope(ctx)
     found = ctx.glossary.find(ctx.session, query, here)

@@ -1,0 +1,299 @@
+"""USSD menus over HTTP as Africa's Talking calls them: keyed callbacks, CON/END screens of at most 160
+plain GSM-7 characters, menus by role, whole journeys in four languages, retries acting once, the
+session's place in the database, receipts by SMS, and the end-of-session notification."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlmodel import func, select
+from starlette.testclient import TestClient
+
+from bot import sms
+from bot.app import create_app
+from bot.channels.africastalking import AfricasTalkingTransport
+from bot.channels.twilio_sms import TwilioTransport
+from bot.config import Settings
+from bot.dispatch import Dispatcher
+from storage import savings as savings_store
+from storage.clusters import Cluster
+from storage.db import session_scope
+from storage.events import Invitation
+from storage.members import Member
+from storage.messages import InboundMessage, OutboundMessage
+from storage.purchases import Pledge
+from storage.ussd import UssdSession
+from tests.conftest import with_settings
+from tests.fakes.africastalking import API_KEY, USERNAME
+
+pytest_plugins = ("tests.fakes.fixtures",)
+
+KEY = "cb-key-0123456789"
+SERVICE = "*384*123#"
+ASHA, FAC, TREASURER, STRANGER = "+255712000001", "+255712000009", "+255712000008", "+255712000077"
+_sessions = itertools.count(1)
+
+
+@pytest.fixture
+def at_settings(settings, fake_at, fake_twilio) -> Settings:
+    return with_settings(settings, at_username=USERNAME, at_api_key=API_KEY, at_api_base=fake_at.url,
+                         at_from="15555", at_webhook_key=KEY, twilio_api_base=fake_twilio.url, sms_rate=1000.0,
+                         ussd_service_code=SERVICE)
+
+
+@pytest.fixture
+def dispatcher(db, at_settings, fake_clock):
+    d = Dispatcher(db, at_settings, [TwilioTransport(at_settings, timeout=2),
+                                     AfricasTalkingTransport(at_settings, timeout=2)], clock=fake_clock)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def at_client(at_settings, db, dispatcher):
+    app = create_app(at_settings, db)
+    app.state.dispatcher = dispatcher
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+        yield c
+
+
+@pytest.fixture
+def at_cluster(db, cluster) -> Cluster:
+    with session_scope(db) as s:
+        row = s.get(Cluster, cluster.id)
+        row.sms_provider = "africastalking"
+        s.add(row)
+    return row
+
+
+def post_ussd(client, session_id: str, number: str, text: str, *, key: str | None = KEY):
+    form = {"sessionId": session_id, "serviceCode": SERVICE, "phoneNumber": number, "networkCode": "63902",
+            "text": text}
+    return client.post("/webhooks/africastalking/ussd" + (f"?key={key}" if key is not None else ""), data=form)
+
+
+class Handset:
+    """A phone dialling the service code: each answer is sent with every earlier one, as gateways do."""
+
+    def __init__(self, client, number: str):
+        self.client, self.number = client, number
+        self.session_id, self.answers, self.screens = "", [], []
+
+    def dial(self) -> str:
+        self.session_id, self.answers = f"ATUid_{next(_sessions):06d}", []
+        return self._post()
+
+    def answer(self, *texts: str) -> str:
+        screen = ""
+        for text in texts:
+            self.answers.append(text)
+            screen = self._post()
+        return screen
+
+    def _post(self) -> str:
+        r = post_ussd(self.client, self.session_id, self.number, "*".join(self.answers))
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/plain")
+        screen = r.text
+        assert screen.startswith(("CON ", "END ")), screen
+        body = screen[4:]
+        assert len(body) <= 160 and all(ch in sms.GSM7_BASIC for ch in body), screen
+        self.screens.append(screen)
+        return screen
+
+
+@pytest.fixture
+def handset(at_client):
+    return lambda number: Handset(at_client, number)
+
+
+def count(db, model) -> int:
+    with session_scope(db) as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+def line_of(screen: str, words: str) -> str:
+    """The number of the menu line that says `words`."""
+    for line in screen[4:].split("\n"):
+        number, _, label = line.partition(" ")
+        if number.isdecimal() and words.lower() in label.lower():
+            return number
+    raise AssertionError(f"no line {words!r} in {screen!r}")
+
+
+# ---------------------------------------------------------------- the callback
+
+@pytest.mark.parametrize("key", [None, "", "wrong"])
+def test_a_ussd_request_without_the_right_key_is_refused_and_nothing_recorded(at_client, db, cluster, key):
+    before = (count(db, InboundMessage), count(db, UssdSession))
+    assert post_ussd(at_client, "ATUid_x", ASHA, "", key=key).status_code == 403
+    assert (count(db, InboundMessage), count(db, UssdSession)) == before
+
+
+def test_a_ussd_request_without_a_session_or_phone_is_refused(at_client, db, cluster):
+    r = at_client.post(f"/webhooks/africastalking/ussd?key={KEY}", data={"phoneNumber": ASHA, "text": ""})
+    assert r.status_code == 400
+    assert count(db, UssdSession) == 0
+
+
+# ---------------------------------------------------------------- menus by role
+
+def test_an_active_member_sees_the_member_menu_in_their_language(handset, add_member, cluster):
+    add_member(ASHA, language="sw")
+    screen = handset(ASHA).dial()
+    assert screen.startswith("CON Moshi Tailors")
+    assert "\n1 Salio na mkopo\n" in screen and "\n4 Matukio\n" in screen
+
+
+def test_a_stranger_is_offered_registration_and_registers_one_question_a_screen(handset, db, cluster):
+    phone = handset(STRANGER)
+    screen = phone.dial()
+    assert screen.startswith("CON ")
+    screen = phone.answer(line_of(screen, "Register"))
+    assert screen.startswith("CON ")
+    for answer in ("Neema Mushi", "Neema Designs", "tailoring", "Moshi", "1", "1"):
+        screen = phone.answer(answer)
+        assert screen.startswith("CON "), screen
+    screen = phone.answer("2")  # Kiswahili
+    assert screen.startswith("END "), screen
+    with session_scope(db) as s:
+        member = s.exec(select(Member).where(Member.phone == STRANGER)).one()
+        assert (member.name, member.status, member.language) == ("Neema Mushi", "pending", "sw")
+
+
+def test_balance_runs_bal_and_ends(handset, add_member, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    screen = phone.dial()
+    screen = phone.answer(line_of(screen, "Balance"))
+    assert screen == "END Your savings: TSh0. No loan."
+
+
+# ---------------------------------------------------------------- deposits, confirmed by the treasurer by SMS
+
+def test_a_deposit_reported_by_ussd_waits_for_the_treasurer_and_is_sent_by_sms(
+        handset, add_member, db, at_cluster, dispatcher, fake_at):
+    asha = add_member(ASHA)
+    add_member(TREASURER, admin_role="treasurer", name="Tina Treasurer")
+    phone = handset(ASHA)
+    screen = phone.dial()
+    screen = phone.answer(line_of(screen, "Report a deposit"))
+    assert "How much" in screen
+    assert "amount in figures" in phone.answer("five thousand")  # re-asked, nothing recorded
+    assert "reference" in phone.answer("5000").lower()
+    screen = phone.answer("QK12AB")
+    assert screen.startswith("CON ") and "TSh5,000" in screen and "QK12AB" in screen
+    screen = phone.answer("1")
+    assert screen == "END Deposit of TSh5,000 noted. The treasurer will confirm it and tell you."
+    with session_scope(db) as s:
+        [request] = savings_store.pending_requests(s, s.get(Cluster, at_cluster.id))
+        assert (request.member_id, request.amount_minor, request.reference) == (asha.id, 500000, "QK12AB")
+    dispatcher.drain()
+    to_asha = [m["message"] for m in fake_at.messages if m["to"] == ASHA]
+    assert to_asha == ["Deposit of TSh5,000 noted. The treasurer will confirm it and tell you."]
+    to_treasurer = [m["message"] for m in fake_at.messages if m["to"] == TREASURER]
+    assert len(to_treasurer) == 1 and f"CONFIRM {request.id}" in to_treasurer[0]
+
+
+def test_a_deposit_answered_no_records_nothing_and_sends_nothing(handset, add_member, db, at_cluster, dispatcher,
+                                                                   fake_at):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    screen = phone.dial()
+    phone.answer(line_of(screen, "Report a deposit"), "5000", "1")
+    assert phone.answer("2") == "END Nothing was recorded."
+    with session_scope(db) as s:
+        assert savings_store.pending_requests(s, s.get(Cluster, at_cluster.id)) == []
+    dispatcher.drain()
+    assert [m for m in fake_at.messages if m["to"] == ASHA] == []
+
+
+def test_a_gateway_retry_gets_the_same_screen_and_acts_once(at_client, handset, add_member, db, at_cluster):
+    add_member(ASHA)
+    add_member(TREASURER, admin_role="treasurer")
+    phone = handset(ASHA)
+    screen = phone.dial()
+    phone.answer(line_of(screen, "Report a deposit"), "5000", "1")
+    last = phone.answer("1")
+    again = post_ussd(at_client, phone.session_id, ASHA, "*".join(phone.answers))
+    assert again.text == last
+    with session_scope(db) as s:
+        assert len(savings_store.pending_requests(s, s.get(Cluster, at_cluster.id))) == 1
+        row = s.exec(select(UssdSession).where(UssdSession.session_id == phone.session_id)).one()
+        assert row.ended and row.answers == 4 and row.screen == last
+
+
+def test_the_treasurer_confirms_a_ussd_deposit_by_sms(handset, add_member, db, at_cluster, dispatcher, fake_at,
+                                                      at_client):
+    from tests.test_africastalking import post_sms
+    add_member(ASHA)
+    add_member(TREASURER, admin_role="treasurer")
+    phone = handset(ASHA)
+    screen = phone.dial()
+    phone.answer(line_of(screen, "Report a deposit"), "5000", "QK12AB", "1")
+    with session_scope(db) as s:
+        [request] = savings_store.pending_requests(s, s.get(Cluster, at_cluster.id))
+    post_sms(at_client, TREASURER, f"CONFIRM {request.id}", key=KEY)
+    dispatcher.drain()
+    with session_scope(db) as s:
+        assert s.get(savings_store.Request, request.id).status == "confirmed"
+    phone.dial()
+    screen = phone.answer("1")
+    assert screen == "END Your savings: TSh5,000. No loan."
+
+
+# ---------------------------------------------------------------- navigation
+
+def test_zero_goes_back_and_double_zero_home(handset, add_member, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    main = phone.dial()
+    terms = phone.answer(line_of(main, "Definitions"))
+    assert terms.startswith("CON Definitions")
+    assert phone.answer("0") == main
+    phone.answer(line_of(main, "Report a deposit"))
+    assert phone.answer("0") == main  # at a form's first question: back to the menu it came from
+    phone.answer(line_of(main, "Report a deposit"), "5000")
+    assert "How much" in phone.answer("0")  # inside the form: the question before
+    assert phone.answer("00") == main
+
+
+def test_a_wrong_number_says_what_is_expected(handset, add_member, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    phone.dial()
+    screen = phone.answer("42")
+    assert screen.startswith("CON Choose a number from 1 to")
+
+
+def test_98_pages_the_main_menu(handset, add_member, cluster):
+    add_member(FAC, admin_role="facilitator")
+    phone = handset(FAC)
+    first = phone.dial()
+    second = phone.answer("98")
+    assert second != first and second.startswith("CON ")
+    numbers = [int(line.split(" ")[0]) for line in second[4:].split("\n")[1:] if line[0].isdigit()
+               and not line.startswith("98") and not line.startswith("0 ")]
+    assert numbers and min(numbers) > 1  # numbering runs on from the first page
+    assert "Registrations to approve" in second or "Registrations to approve" in first
+
+
+# ---------------------------------------------------------------- the end-of-session notification
+
+def test_the_end_of_session_notification_records_its_cost(at_client, handset, add_member, db, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    phone.dial()
+    form = {"sessionId": phone.session_id, "serviceCode": SERVICE, "networkCode": "63902", "phoneNumber": ASHA,
+            "status": "Success", "cost": "TZS 0.0000", "durationInMillis": "12045", "hopsCount": "3",
+            "input": "1", "lastAppResponse": "END ...", "errorMessage": ""}
+    assert at_client.post(f"/webhooks/africastalking/ussd/end?key={KEY}", data=form).status_code == 200
+    assert at_client.post("/webhooks/africastalking/ussd/end?key=bad", data=form).status_code == 403
+    with session_scope(db) as s:
+        row = s.exec(select(UssdSession).where(UssdSession.session_id == phone.session_id)).one()
+        assert (row.status, row.cost, row.duration_ms, row.hops, row.ended) == ("Success", "TZS 0.0000", 12045, 3,
+                                                                                 True)
+
+
+_unused = (Invitation, Pledge, OutboundMessage)
