@@ -5,23 +5,30 @@ session's place in the database, receipts by SMS, and the end-of-session notific
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from sqlmodel import func, select
 from starlette.testclient import TestClient
 
-from bot import sms
+from bot import i18n, sms
 from bot.app import create_app
+from bot.channels import ussd
 from bot.channels.africastalking import AfricasTalkingTransport
 from bot.channels.twilio_sms import TwilioTransport
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.handlers import menu
+from storage import events as event_store
+from storage import polls as poll_store
+from storage import purchases as purchase_store
 from storage import savings as savings_store
 from storage.clusters import Cluster
-from storage.db import session_scope
+from storage.db import session_scope, utcnow
 from storage.events import Invitation
 from storage.members import Member
-from storage.messages import InboundMessage, OutboundMessage
+from storage.messages import InboundMessage
+from storage.polls import PollRecipient, PollResponse
 from storage.purchases import Pledge
 from storage.ussd import UssdSession
 from tests.conftest import with_settings
@@ -91,7 +98,7 @@ class Handset:
             screen = self._post()
         return screen
 
-    def _post(self) -> str:
+    def _post(self) -> str:  # noqa
         r = post_ussd(self.client, self.session_id, self.number, "*".join(self.answers))
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith("text/plain")
@@ -100,6 +107,9 @@ class Handset:
         body = screen[4:]
         assert len(body) <= 160 and all(ch in sms.GSM7_BASIC for ch in body), screen
         self.screens.append(screen)
+        import os
+        if os.environ.get('PEEK'):
+            print(repr(screen))
         return screen
 
 
@@ -296,4 +306,117 @@ def test_the_end_of_session_notification_records_its_cost(at_client, handset, ad
                                                                                  True)
 
 
-_unused = (Invitation, Pledge, OutboundMessage)
+
+# ---------------------------------------------------------------- whole journeys in four languages
+
+LANGS = ("en", "sw", "fr", "am")
+
+
+def label(lang: str, key: str) -> str:
+    return ussd.plain(i18n.translate(lang, menu.LABELS[key]))
+
+
+def said(lang: str, msgid: str, **values) -> str:
+    return ussd.plain(i18n.translate(lang, msgid, region="TZ", tz="Africa/Dar_es_Salaam", **values))
+
+
+@pytest.fixture
+def world(db, at_cluster, add_member):
+    """A treasurer, an event with invitations out, a purchase offered and a poll round asked, in one cluster;
+    the member is added per language by the test."""
+    fac = add_member(FAC, admin_role="facilitator", name="Fatuma Facil")
+    add_member(TREASURER, admin_role="treasurer", name="Tumaini Treasurer")
+
+    def with_member(lang: str) -> dict:
+        member = add_member(ASHA, language=lang, name="Asha Mushi")
+        now = utcnow()
+        with session_scope(db) as s:
+            c = s.get(Cluster, at_cluster.id)
+            event = event_store.create_event(s, c, title="Coffee training", starts_at=now + timedelta(days=7),
+                                             now=now, place="Moshi hall", capacity=10,
+                                             created_by=s.get(Member, fac.id))
+            event_store.publish(s, event.id, c, now)
+            bag = purchase_store.QTY_SCALE
+            p = purchase_store.create_purchase(s, c, item="Fertiliser", unit="bag", units="bags",
+                                               unit_price=60_000 * 100, individual_price=75_000 * 100,
+                                               minimum=5 * bag, deadline=now + timedelta(days=5), now=now,
+                                               created_by=s.get(Member, fac.id))
+            purchase_store.offer(s, p, [s.get(Member, member.id)], now)
+            poll = poll_store.create_poll(s, c, poll_store.load_template("satisfaction"), created_by=fac.number)
+            rnd = poll_store.open_round(s, poll, c, 1, now, now)
+            for recipient in s.exec(select(PollRecipient).where(PollRecipient.round_id == rnd.id)):
+                recipient.sent_at = now
+                s.add(recipient)
+            return {"member": member.id, "event": event.id, "purchase": p.id, "round": rnd.id}
+
+    return with_member
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_member_reports_a_deposit_answers_an_invitation_pledges_and_answers_the_poll_by_ussd(
+        handset, world, db, lang, dispatcher, fake_at):
+    ids = world(lang)
+    phone = handset(ASHA)
+    main = phone.dial()
+    assert main.startswith("CON Moshi Tailors")
+
+    # a deposit, confirmed on the last screen, noted and sent by SMS
+    phone.answer(line_of(main, label(lang, "deposit")), "5000", "QK12AB")
+    noted = said(lang, "Deposit of {amount} noted. The treasurer will confirm it and tell you.",
+                 amount=i18n.Money(500000, "TZS"))
+    assert phone.answer("1") == "END " + noted
+    with session_scope(db) as s:
+        [request] = s.exec(select(savings_store.Request).where(savings_store.Request.member_id == ids["member"]))
+        assert (request.amount_minor, request.reference, request.status) == (500000, "QK12AB", "pending")
+
+    # an invitation answered
+    main = phone.dial()
+    events_screen = phone.answer(line_of(main, label(lang, "events")))
+    assert "Coffee training" in events_screen
+    answers = phone.answer(line_of(events_screen, "Coffee training"))
+    assert answers.startswith("CON Coffee training")
+    assert phone.answer(line_of(answers, label(lang, "yes"))).startswith("END ")
+    with session_scope(db) as s:
+        invitation = s.exec(select(Invitation).where(Invitation.event_id == ids["event"],
+                                                     Invitation.member_id == ids["member"])).one()
+        assert invitation.state == "yes"
+
+    # a pledge: the amount due is on the screen and sent by SMS
+    main = phone.dial()
+    offers = phone.answer(line_of(main, label(lang, "purchases")))
+    question = phone.answer(line_of(offers, "Fertiliser"))
+    assert question.startswith("CON Fertiliser")
+    assert phone.answer("3").startswith("END ")
+    with session_scope(db) as s:
+        pledge = s.exec(select(Pledge).where(Pledge.purchase_id == ids["purchase"])).one()
+        assert pledge.quantity == 3 * purchase_store.QTY_SCALE
+
+    # the poll's first question, answered with a score
+    main = phone.dial()
+    first = phone.answer(line_of(main, label(lang, "poll")))
+    assert first.startswith("CON ")
+    phone.answer("4")
+    with session_scope(db) as s:
+        responses = s.exec(select(PollResponse).where(PollResponse.round_id == ids["round"],
+                                                      PollResponse.member_id == ids["member"])).all()
+        assert [r.value for r in responses] == [4]
+
+    dispatcher.drain()
+    to_asha = [m["message"] for m in fake_at.messages if m["to"] == ASHA]
+    assert len(to_asha) == 2  # the deposit noted and the pledge's amount due, nothing else
+    assert sms.encode(to_asha[0]).segments <= 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_stranger_registers_by_ussd_in_the_language_they_pick(handset, db, cluster, lang):
+    phone = handset(STRANGER)
+    screen = phone.dial()
+    screen = phone.answer(line_of(screen, label("en", "register")))
+    for answer in ("Neema Mushi", "Neema Designs", "tailoring", "Moshi", "1", "1"):
+        screen = phone.answer(answer)
+        assert screen.startswith("CON "), screen
+    screen = phone.answer(str(LANGS.index(lang) + 1))
+    assert screen.startswith("END "), screen
+    with session_scope(db) as s:
+        member = s.exec(select(Member).where(Member.phone == STRANGER)).one()
+        assert (member.status, member.language) == ("pending", lang)

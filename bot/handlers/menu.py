@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from sqlmodel import select
 
-from bot import i18n, parse
+from bot import parse
 from bot.context import ACTIVE, ADMIN, ANYONE, FACILITATOR, Ctx
 from bot.flow import END, Flow, Step, StepError, begin
 from bot.handlers.glossary import week_term
-from bot.handlers.purchases.common import figures, short_date
+from bot.handlers.purchases.common import figures, plain_money, qty, short_date
 from bot.handlers.registration import JOIN
 from bot.handlers.savings.common import ceiling
 from bot.i18n import N_, Money
@@ -142,8 +141,8 @@ def event(ctx: Ctx, arg: str) -> Menu:
 def purchases(ctx: Ctx, arg: str) -> Menu:
     lines = []
     for p in purchase_store.open_offers(ctx.session, ctx.member, ctx.now):
-        shown = figures(p, 0, ctx.lang, ctx.cluster)
-        lines.append(Line(f"{p.item} {shown['price']}/{p.unit}", flow=PLEDGE_FORM.name, args=str(p.id)))
+        lines.append(Line(f"{p.item} {ctx.money(p.unit_price, p.currency)}/{p.unit}", flow=PLEDGE_FORM.name,
+                          args=str(p.id)))
     return Menu(ctx.t(TITLES["purchases"]), lines, empty="BUY")
 
 
@@ -255,12 +254,6 @@ def _money_fill(ctx: Ctx, values: dict) -> dict:
     return {"amount": Money(values["amount"], ctx.currency), "ref": values.get("ref", "")}
 
 
-def _plain_amount(ctx: Ctx, minor: int) -> str:
-    """An amount as the command reads it back: figures, no grouping (5000, 12.50)."""
-    digits = i18n.minor_digits(ctx.currency)
-    return f"{Decimal(minor).scaleb(-digits):f}"
-
-
 def _report_form(command: str) -> Flow:
     def question(ctx: Ctx, values: dict) -> dict:
         return _money_fill(ctx, values)
@@ -269,7 +262,7 @@ def _report_form(command: str) -> Flow:
         if values["confirm"] != "yes":
             ctx.reply(NOTHING_RECORDED)
             return
-        ctx.run(command, f"{_plain_amount(ctx, values['amount'])} {values['ref']}".strip())
+        ctx.run(command, f"{plain_money(values['amount'], ctx.currency)} {values['ref']}".strip())
 
     return Flow(
         f"menu.{command.lower()}",
@@ -307,8 +300,7 @@ def _pledge_fill(ctx: Ctx, values: dict) -> dict:
     p = purchase_store.get_purchase(ctx.session, ctx.cluster, values["purchase"])
     mine = purchase_store.find_pledge(ctx.session, p.id, ctx.member.id)
     shown = figures(p, 0, ctx.lang, ctx.cluster)
-    quantity = ctx.number(Decimal(mine.quantity) / purchase_store.QTY_SCALE) if mine else "0"
-    return {**shown, "quantity": quantity}
+    return {**shown, "quantity": qty(mine.quantity if mine else 0, ctx.lang, ctx.region)}
 
 
 def _quantity(ctx: Ctx, text: str, values: dict) -> str:
