@@ -15,7 +15,7 @@ import json
 from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session
 
-from storage import audit
+from storage import audit, ussd
 from storage.db import utcnow
 from storage.members import Identity, Member
 from storage.messages import Conversation, InboundMessage, OutboundMessage
@@ -67,6 +67,7 @@ def _plain(row: dict) -> dict:
 
 def forget_member(session: Session, member: Member, actor: str = "cli") -> None:
     identity_ids = session.execute(select(Identity.id).where(Identity.member_id == member.id)).scalars().all()
+    ussd.forget(session, list(identity_ids), member.phone)  # before the identities its rows point to
     member.name = member.business = FORGOTTEN
     member.sector = member.location = member.gender = member.phone = ""
     member.status, member.opted_out, member.decided_at = "left", True, utcnow()

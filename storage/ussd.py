@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from storage.db import utcnow
@@ -54,3 +55,21 @@ def record_end(session: Session, session_id: str, *, phone: str, status: str, co
     row.ended_at = row.ended_at or now
     session.add(row)
     return row
+
+
+def blank_screens_before(session: Session, cutoff: datetime, limit: int = 5000) -> int:
+    """Erase what sessions older than `cutoff` showed (a balance, a name) and where they were, as message
+    texts are erased (kept: who, when, how it ended, its cost)."""
+    ids = session.exec(select(UssdSession.id).where(UssdSession.created_at < cutoff, UssdSession.screen != "")
+                       .limit(limit)).all()
+    if ids:
+        session.execute(update(UssdSession).where(UssdSession.id.in_(ids)).values(screen="", state="{}"))
+    return len(ids)
+
+
+def forget(session: Session, identity_ids: list[int], phone: str) -> None:
+    """A forgotten member's sessions go: their screens showed the member's money and name."""
+    if identity_ids:
+        session.execute(delete(UssdSession).where(UssdSession.identity_id.in_(identity_ids)))
+    if phone:
+        session.execute(delete(UssdSession).where(UssdSession.phone == phone))

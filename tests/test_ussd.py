@@ -19,6 +19,7 @@ from bot.channels.twilio_sms import TwilioTransport
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.handlers import menu
+from bot.scheduler import run_due
 from storage import events as event_store
 from storage import polls as poll_store
 from storage import purchases as purchase_store
@@ -420,3 +421,86 @@ def test_a_stranger_registers_by_ussd_in_the_language_they_pick(handset, db, clu
     with session_scope(db) as s:
         member = s.exec(select(Member).where(Member.phone == STRANGER)).one()
         assert (member.status, member.language) == ("pending", lang)
+
+
+# ---------------------------------------------------------------- privacy: what a session showed is personal
+
+def test_forgetting_a_member_deletes_their_ussd_sessions(handset, add_member, db, cluster, cli_run):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    phone.answer(line_of(phone.dial(), "Balance"))  # the screen showed her savings
+    with session_scope(db) as s:
+        assert "savings" in s.exec(select(UssdSession.screen)).one()
+    assert cli_run("member", "forget", ASHA, "--yes")[0] == 0
+    assert count(db, UssdSession) == 0
+
+
+def test_ussd_screens_are_erased_after_the_retention_period(handset, add_member, db, at_settings, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    phone.answer(line_of(phone.dial(), "Balance"))
+    settings = with_settings(at_settings, retention_days=365)
+    run_due(db, settings, utcnow() + timedelta(days=364))
+    with session_scope(db) as s:
+        assert s.exec(select(UssdSession.screen)).one().startswith("END Your savings")
+    run_due(db, settings, utcnow() + timedelta(days=366))
+    with session_scope(db) as s:
+        row = s.exec(select(UssdSession)).one()
+        assert (row.screen, row.state, row.answers) == ("", "{}", 1)  # the record of the session stays
+
+
+# ---------------------------------------------------------------- officers' work
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_treasurer_confirms_a_waiting_deposit_by_ussd(handset, add_member, db, at_cluster, lang, dispatcher,
+                                                          fake_at):
+    asha = add_member(ASHA, name="Asha Mushi")
+    treasurer = add_member(TREASURER, admin_role="treasurer", language=lang)
+    with session_scope(db) as s:
+        request = savings_store.request_deposit(s, s.get(Cluster, at_cluster.id), s.get(Member, asha.id),
+                                                5000 * 100, utcnow(), "QK12AB")
+    phone = handset(TREASURER)
+    main = phone.dial()
+    waiting = phone.answer(line_of(main, label(lang, "requests")))
+    assert f"1 {request.id} {asha.number}" in waiting
+    choice = phone.answer("1")
+    assert "Asha Mushi" in choice
+    assert phone.answer(line_of(choice, label(lang, "confirm"))).startswith("END ")
+    with session_scope(db) as s:
+        assert s.get(savings_store.Request, request.id).status == "confirmed"
+        assert s.get(Member, treasurer.id).admin_role == "treasurer"
+    dispatcher.drain()
+    assert [m for m in fake_at.messages if m["to"] == ASHA]  # the member is told, by SMS
+
+
+def test_a_member_does_not_see_the_officers_menus_nor_reach_them(handset, add_member, db, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    main = phone.dial()
+    assert "Deposits to confirm" not in main and "Registrations" not in phone.answer("98")
+    assert phone.answer("9").startswith("CON Choose a number from 1 to 8")
+
+
+def test_a_facilitator_approves_a_registration_by_ussd(handset, add_member, db, cluster):
+    pending = add_member(STRANGER, status="pending", name="Neema Mushi", business="Neema Designs")
+    add_member(FAC, admin_role="facilitator")
+    phone = handset(FAC)
+    main = phone.dial()
+    if "Registrations to approve" not in main:
+        main = phone.answer("98")
+    waiting = phone.answer(line_of(main, "Registrations to approve"))
+    assert f"{pending.number} Neema Mushi" in waiting
+    choice = phone.answer("1")
+    assert choice.startswith(f"CON {pending.number} Neema Mushi, Neema Designs")
+    assert phone.answer(line_of(choice, "Approve")).startswith("END ")
+    with session_scope(db) as s:
+        assert s.get(Member, pending.id).status == "active"
+
+
+def test_an_empty_officer_list_says_nothing_waits(handset, add_member, cluster):
+    add_member(FAC, admin_role="facilitator")
+    phone = handset(FAC)
+    main = phone.dial()
+    if "Registrations to approve" not in main:
+        main = phone.answer("98")
+    assert phone.answer(line_of(main, "Registrations to approve")) == "END Nothing is waiting for you."

@@ -101,7 +101,7 @@ LANGUAGE_LABELS = {"en": "English", "sw": "Kiswahili", "fr": "Francais", "am": "
 
 
 def main(ctx: Ctx, arg: str) -> Menu:
-    """The first screen: what this person may do, most used first; officers' work after a member's."""
+    """The first screen: what this person may do, an officer's work first, then a member's, most used first."""
     def line(key: str, **how) -> Line:
         return Line(ctx.t(LABELS[key]), **how)
 
@@ -117,11 +117,12 @@ def main(ctx: Ctx, arg: str) -> Menu:
              line("repayment", flow=REPAY_FORM.name), line("events", menu="events"),
              line("purchases", menu="purchases"), line("poll", command="POLL"), line("terms", menu="terms"),
              line("language", menu="language")]
-    if member.admin_role == "treasurer" or member.admin_role == "facilitator":
-        lines.append(line("requests", menu="requests"))
+    officer = []  # an officer dials for their work first: what waits for them heads the menu
     if member.admin_role == "facilitator":
-        lines.append(line("registrations", menu="registrations"))
-    return Menu(title, lines)
+        officer.append(line("registrations", menu="registrations"))
+    if member.is_admin:
+        officer.append(line("requests", menu="requests"))
+    return Menu(title, officer + lines)
 
 
 def events(ctx: Ctx, arg: str) -> Menu:
