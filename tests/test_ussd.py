@@ -504,3 +504,35 @@ def test_an_empty_officer_list_says_nothing_waits(handset, add_member, cluster):
     if "Registrations to approve" not in main:
         main = phone.answer("98")
     assert phone.answer(line_of(main, "Registrations to approve")) == "END Nothing is waiting for you."
+
+
+# ---------------------------------------------------------------- definitions
+
+def test_a_term_looked_up_by_ussd_and_its_more(handset, add_member, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    terms = phone.answer(line_of(phone.dial(), "Definitions"))
+    assert "Term of the week" in terms
+    assert phone.answer(line_of(terms, "Look a term up")).startswith("CON Which term?")
+    shown = phone.answer("cluster")
+    assert "luster" in shown
+    if shown.startswith("CON "):  # a long definition: 98 shows the next part, as MORE does by SMS
+        assert phone.answer("98") != shown
+
+
+def test_the_term_of_the_week_by_ussd(handset, add_member, cluster):
+    add_member(ASHA)
+    phone = handset(ASHA)
+    terms = phone.answer(line_of(phone.dial(), "Definitions"))
+    shown = phone.answer(line_of(terms, "Term of the week"))
+    assert shown.startswith(("CON ", "END ")) and ":" in shown and "Sorry" not in shown
+
+
+def test_a_stranger_looks_a_term_up_without_registering(handset, db, cluster):
+    phone = handset(STRANGER)
+    terms = phone.answer(line_of(phone.dial(), "Definitions"))
+    assert "Term of the week" not in terms
+    phone.answer(line_of(terms, "Look a term up"))
+    assert "luster" in phone.answer("cluster")
+    with session_scope(db) as s:
+        assert s.exec(select(Member).where(Member.phone == STRANGER)).first() is None
