@@ -77,15 +77,18 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
             session.rollback()  # a delivery already seen changes nothing, not even a first-contact identity
             earlier = find_inbound(session, inbound.channel, inbound.provider_id)
             return Outcome(replies=replies_to(session, earlier.id), duplicate=True, inbound_id=earlier.id)
-        if identity.opted_out:
-            identity.opted_out = False  # writing again lifts a carrier opt-out or a block
+        if identity.opted_out and route is None:
+            # writing again lifts a carrier opt-out or a block; a USSD dial (route given) says nothing
+            # about the SMS the carrier blocked
+            identity.opted_out = False
             identity.opt_out_reason = ""
         identity.last_seen_at = now
         session.add(identity)
         ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
                   lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
                   conversation=conversation, table=TABLE, glossary=glossary or GlossaryIndex())
-        if _flooded(session, settings, inbound, now, member):
+        # a menu channel (route given) paces itself: one screen per answer, sessions timed by the gateway
+        if route is None and _flooded(session, settings, inbound, now, member):
             ctx.command = "FLOOD"
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")

@@ -27,13 +27,14 @@ from storage import savings as savings_store
 from storage.clusters import Cluster
 from storage.db import session_scope, utcnow
 from storage.events import Invitation
-from storage.members import Member
+from storage.members import Identity, Member
 from storage.messages import InboundMessage
 from storage.polls import PollRecipient, PollResponse
 from storage.purchases import Pledge
 from storage.ussd import UssdSession
 from tests.conftest import with_settings
 from tests.fakes.africastalking import API_KEY, USERNAME
+from tests.test_africastalking import post_sms
 
 pytest_plugins = ("tests.fakes.fixtures",)
 
@@ -237,7 +238,6 @@ def test_a_gateway_retry_gets_the_same_screen_and_acts_once(at_client, handset, 
 
 def test_the_treasurer_confirms_a_ussd_deposit_by_sms(handset, add_member, db, at_cluster, dispatcher, fake_at,
                                                       at_client):
-    from tests.test_africastalking import post_sms
     add_member(ASHA)
     add_member(TREASURER, admin_role="treasurer")
     phone = handset(ASHA)
@@ -355,7 +355,7 @@ def world(db, at_cluster, add_member):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_member_reports_a_deposit_answers_an_invitation_pledges_and_answers_the_poll_by_ussd(
-        handset, world, db, lang, dispatcher, fake_at):
+        handset, world, db, lang, dispatcher, fake_at, at_client):
     ids = world(lang)
     phone = handset(ASHA)
     main = phone.dial()
@@ -369,6 +369,12 @@ def test_a_member_reports_a_deposit_answers_an_invitation_pledges_and_answers_th
     with session_scope(db) as s:
         [request] = s.exec(select(savings_store.Request).where(savings_store.Request.member_id == ids["member"]))
         assert (request.amount_minor, request.reference, request.status) == (500000, "QK12AB", "pending")
+    # the treasurer confirms it by SMS through Africa's Talking; the balance by USSD shows it
+    assert post_sms(at_client, TREASURER, f"CONFIRM {request.id}", key=KEY).status_code == 200
+    with session_scope(db) as s:
+        assert s.get(savings_store.Request, request.id).status == "confirmed"
+    balance = phone.answer(line_of(phone.dial(), label(lang, "balance")))
+    assert balance.startswith("END ") and ussd.plain(i18n.format_money(500000, "TZS", lang, "TZ")) in balance
 
     # an invitation answered
     main = phone.dial()
@@ -404,7 +410,7 @@ def test_a_member_reports_a_deposit_answers_an_invitation_pledges_and_answers_th
 
     dispatcher.drain()
     to_asha = [m["message"] for m in fake_at.messages if m["to"] == ASHA]
-    assert len(to_asha) == 2  # the deposit noted and the pledge's amount due, nothing else
+    assert len(to_asha) == 3  # the deposit noted, then confirmed, and the pledge's amount due
     assert sms.encode(to_asha[0]).segments <= 2
 
 
@@ -536,3 +542,26 @@ def test_a_stranger_looks_a_term_up_without_registering(handset, db, cluster):
     assert "luster" in phone.answer("cluster")
     with session_scope(db) as s:
         assert s.exec(select(Member).where(Member.phone == STRANGER)).first() is None
+
+
+def test_screens_of_a_session_are_not_a_flood(at_settings, db, dispatcher, add_member, cluster):
+    strict = with_settings(at_settings, flood_limit=2)
+    add_member(ASHA)
+    with TestClient(create_app(strict, db), client=("127.0.0.1", 50000)) as c:
+        phone = Handset(c, ASHA)
+        main = phone.dial()
+        terms = phone.answer(line_of(main, "Definitions"))
+        assert phone.answer("0") == main
+        assert phone.answer(line_of(main, "Definitions")) == terms
+        assert phone.answer("00") == main
+
+
+def test_a_dial_does_not_lift_a_carrier_opt_out_of_sms(handset, add_member, db, cluster):
+    add_member(ASHA)
+    with session_scope(db) as s:
+        identity = s.exec(select(Identity).where(Identity.address == ASHA)).one()
+        identity.opted_out, identity.opt_out_reason = True, "africastalking UserInBlacklist"
+        s.add(identity)
+    handset(ASHA).dial()
+    with session_scope(db) as s:
+        assert s.exec(select(Identity.opted_out).where(Identity.address == ASHA)).one() is True
