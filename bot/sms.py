@@ -279,8 +279,10 @@ def romanise(text: str, names: bool = True) -> str:
     spacing and is written as a sentence: the Ethiopic words in lower case, the first letter of each
     sentence a capital, and whatever was in Latin letters already ({placeholders}, KEYWORDS, SMS) as it was.
 
-    A sixth-order letter (the vowel-less ə) is read as "i" before another one (ብር Bir) and when it opens a
-    word before another letter (ይላኩ yilaku, ስለሺ Sileshi), else silent (አስተባባሪ astebabari).
+    A sixth-order letter (the vowel-less ə) is read as "i" when it opens a word before another letter (ብር
+    Bir, ይላኩ yilaku, ስለሺ Sileshi) or follows a silent one before another letter, so that three consonants
+    never meet (ዝግጅት zigjit, ገብረመድህን Gebremedhin), or before a word's last letter when that is vowel-less
+    too (ብድር bidir, ድምጽ dimits); else it is silent (አስተባባሪ astebabari, ምዝገባ mizgeba).
     """
     if names:
         return " ".join(spelt for spelt in map(_romanise_word, text.split()) if spelt)
@@ -332,9 +334,11 @@ def to_plain(text: str) -> str:
 
 def _romanise_word(word: str, capital: bool = True) -> str:
     out: list[str] = []
+    silent = False  # the letter before was a consonant without a vowel
     for i, ch in enumerate(word):
         found = _syllable(ord(ch))
         if found is None:
+            silent = False
             if ch in _ETHIOPIC_SIGNS:
                 out.append(_ETHIOPIC_SIGNS[ch])
             elif "\u1369" <= ch <= "\u1371":
@@ -345,13 +349,16 @@ def _romanise_word(word: str, capital: bool = True) -> str:
         consonant, order = found
         if consonant == "-":  # the vowel carriers አ and ዐ
             out.append(("a", "u", "i", "a", "e", "i", "o", "wa")[order])
+            silent = False
             continue
         labialised = len(consonant) == 2 and consonant.endswith("w")
         vowel = (_LABIALISED_VOWELS if labialised else _ETHIOPIC_VOWELS)[order]
         if order == 5:
             following = _syllable(ord(word[i + 1])) if i + 1 < len(word) else None
             first = not any(_syllable(ord(c)) for c in word[:i])
-            vowel = "i" if following and (following[1] == 5 or first) else ""
+            last_pair = following and following[1] == 5 and i + 2 == len(word)
+            vowel = "i" if following and (first or silent or last_pair) else ""
+        silent = not vowel
         out.append(consonant + vowel)
     spelt = "".join(out)
     return spelt[:1].upper() + spelt[1:] if capital and word and _syllable(ord(word[0])) else spelt
