@@ -16,10 +16,17 @@ go in their domain's catalog too, but are checked against that catalog alone, si
     python -m bot.catalog update   # rewrite bot/locales/templates/<domain>.pot, list what is missing
     python -m bot.catalog check    # only list what is missing; exit status 1 if anything is
     python -m bot.catalog keywords # the README's table of every command's keywords, as Markdown
+    python -m bot.catalog romanise # seed bot/locales/am_Latn (romanised Amharic for USSD screens) from am
+
+The romanised Amharic catalogs (`am_Latn`, the rendering language am-Latn of plain GSM-7 screens) are not
+checked for missing entries: `romanise` adds every message the am catalogs translate, spelt from the
+Amharic, each marked `seeded from am by transliteration: review` until a native speaker reviews it; and
+an entry still missing falls back at run time to the Amharic translation romanised (bot/i18n.py).
 """
 
 from __future__ import annotations
 
+import io
 import re
 import string
 import sys
@@ -31,8 +38,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
+from bot import router, sms
 from bot.handlers import COMMANDS
-from bot.i18n import LANGUAGES, LOCALES_DIR, Plural, complete
+from bot.i18n import LANGUAGES, LOCALES_DIR, SCREEN_LANGUAGE, Plural, base_language, catalog_dir, complete
 from bot.router import keyword_table
 
 BOT_DIR = Path(__file__).parent
@@ -320,12 +328,90 @@ def keyword_markdown() -> str:
     return "\n".join(lines)
 
 
+SEEDED = "seeded from am by transliteration: review"
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+CAPITALS = re.compile(r"\b[A-Z][A-Z-]*[A-Z]\b")
+SIGNS = "«»\"'.,;:!?()\u1361\u1362\u1363\u1364\u1365\u1366\u1367"
+
+
+def shown_commands(msgid: str) -> set[str]:
+    """The commands an English message shows by their keyword in capitals (Send JOIN, Reply YES {id})."""
+    found = set()
+    for word in CAPITALS.findall(PLACEHOLDER.sub(" ", msgid)):
+        entry = router.lookup_table().get(router.fold(word))
+        if entry and router.fold(word) in map(router.fold, keyword_table()[entry[0]].get("en", [])):
+            found.add(entry[0])
+    return found
+
+
+def romanise_entry(msgid: str, text: str, screen: str) -> str:
+    """An Amharic translation spelt for a plain screen: each keyword the English shows in capitals is the
+    screen's own keyword (router.keyword), the rest romanised as sentences, all in the GSM-7 basic set."""
+    base = base_language(screen)
+    words = {router.fold(w): command for command in shown_commands(msgid)
+             for w in keyword_table()[command].get(base, [])}
+    parts = []
+    for part in re.split(r"(\s+)", text):
+        core = part.strip(SIGNS)
+        command = words.get(router.fold(core)) if core else None
+        if command:
+            before, after = part[:part.index(core)], part[part.index(core) + len(core):]
+            part = before.replace("«", "") + router.keyword(command, screen) + after.replace("»", "")
+        parts.append(part)
+    return sms.romanise("".join(parts), names=False).replace("«", '"').replace("»", '"')
+
+
+def romanise_catalogs(screen: str = "am-Latn") -> dict[str, int]:
+    """{domain: entries added}: each message the base language's catalog of a domain translates and the
+    screen's lacks, spelt by romanise_entry and marked SEEDED. An entry already there (reviewed or not) is
+    never touched; new ones are appended to the file as they are."""
+    base = base_language(screen)
+    added = {}
+    for source in po_files(base):
+        target = catalog_dir(screen) / source.name
+        with source.open("rb") as fh:
+            original = read_po(fh, locale=base)
+        have = set()
+        if target.is_file():
+            with target.open("rb") as fh:
+                have = {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(fh, locale=base)}
+        seeded = Catalog(locale=base, domain=source.stem, project="clusterbot", version="0.1", fuzzy=False,
+                         last_translator="clusterbot (seeded from am)", language_team=screen,
+                         header_comment=(
+                             f"# Romanised Amharic ({screen}) of clusterbot's {source.stem} messages, for screens\n"
+                             f"# that show only plain GSM-7 (USSD). Conventions: bot/locales/am_Latn/TERMS.md.\n"
+                             f"# Seeded from am/{source.name} by python -m bot.catalog romanise; an entry still\n"
+                             f"# marked \"{SEEDED}\" awaits a native speaker."))
+        for message in original:
+            msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+            if not msgid or msgid in have or message.fuzzy or not complete(message.string):
+                continue
+            forms = message.string if isinstance(message.string, tuple) else (message.string,)
+            spelt = tuple(romanise_entry(msgid, form, screen) for form in forms)
+            seeded.add(message.id, spelt if isinstance(message.string, tuple) else spelt[0],
+                       locations=message.locations, flags=message.flags, auto_comments=[SEEDED])
+        if not len(seeded):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        write_po(buf, seeded, width=0, omit_header=target.is_file(), sort_output=False, include_lineno=False)
+        with target.open("ab") as fh:
+            fh.write(("\n" if target.stat().st_size else "").encode() + buf.getvalue().lstrip(b"\n"))
+        added[source.stem] = len(seeded)
+    return added
+
+
 def main(argv: list[str]) -> int:
     if argv == ["keywords"]:
         print(keyword_markdown())
         return 0
+    if argv == ["romanise"]:
+        for screen in SCREEN_LANGUAGE.values():
+            for domain, count in romanise_catalogs(screen).items():
+                print(f"{screen}: added {count} to {(catalog_dir(screen) / domain).relative_to(PROJECT_DIR)}.po")
+        return 0
     if len(argv) != 1 or argv[0] not in ("update", "check"):
-        print("usage: python -m bot.catalog update|check", file=sys.stderr)
+        print("usage: python -m bot.catalog update|check|keywords|romanise", file=sys.stderr)
         return 2
     messages, pages = extract(), extract_pages()
     if argv[0] == "update":

@@ -24,11 +24,37 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, get_currency_precision
 
+from bot import sms
+
 log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = ("en", "sw", "fr", "am")
 LANGUAGE_NAMES = {"en": "English", "sw": "Kiswahili", "fr": "Français", "am": "አማርኛ"}
+# Where a member's language is shown on a screen that cannot carry its script (USSD: plain GSM-7 only),
+# the rendering language it is shown in. Not a member's language: a member keeps "am"; the screen asks
+# screen_language() and renders in "am-Latn", romanised Amharic from its own catalog (bot/locales/am_Latn).
+SCREEN_LANGUAGE = {"am": "am-Latn"}
+SCREEN_BASE = {screen: lang for lang, screen in SCREEN_LANGUAGE.items()}
+
+
+def screen_language(lang: str) -> str:
+    """The language a member's screen is rendered in: romanised Amharic for Amharic, else their own."""
+    return SCREEN_LANGUAGE.get(lang, lang)
+
+
+def base_language(lang: str) -> str:
+    """The member language a rendering language is worded from (am-Latn: am), for locales and plurals."""
+    return SCREEN_BASE.get(lang, lang)
+
+
+def known(lang: str) -> bool:
+    return lang in LANGUAGES or lang in SCREEN_BASE
+
+
+def catalog_dir(lang: str) -> Path:
+    """bot/locales/<lang>/LC_MESSAGES, with gettext's spelling of a script variant (am-Latn: am_Latn)."""
+    return LOCALES_DIR / lang.replace("-", "_") / "LC_MESSAGES"
 
 
 def N_(msgid: str) -> str:
@@ -58,19 +84,35 @@ def NP_(singular: str, plural: str) -> Plural:
 
 
 def catalog_files(lang: str) -> list[Path]:
-    return sorted((LOCALES_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    return sorted(catalog_dir(lang).glob("*.po"))
 
 
 @cache
 def merged_catalog(lang: str) -> Catalog:
-    """Every domain's translations in one catalog; an untranslated or fuzzy entry falls back to English."""
-    merged = Catalog(locale=lang)
+    """Every domain's translations in one catalog; an untranslated or fuzzy entry falls back to English.
+
+    A rendering language (am-Latn) has its base language's plural rule, and an entry its own catalogs
+    lack falls back to the base language's translation romanised, then to English.
+    """
+    base = base_language(lang)
+    merged = Catalog(locale=base)
     for path in catalog_files(lang):
         with path.open("rb") as fh:
-            for message in read_po(fh, locale=lang):
+            for message in read_po(fh, locale=base):
                 if message.id and complete(message.string) and not message.fuzzy and message.id not in merged:
                     merged.add(message.id, message.string)
+    if base != lang:
+        for message in merged_catalog(base):
+            if message.id and message.id not in merged:
+                merged.add(message.id, romanised(message.string))
     return merged
+
+
+def romanised(string: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    """A translation (each plural form) in Latin letters, as sentences (sms.romanise with names=False)."""
+    if isinstance(string, tuple):
+        return tuple(sms.romanise(form, names=False) for form in string)
+    return sms.romanise(string, names=False)
 
 
 def complete(string: str | tuple[str, ...]) -> bool:
@@ -80,7 +122,7 @@ def complete(string: str | tuple[str, ...]) -> bool:
 
 @cache
 def translations(lang: str) -> gettext.NullTranslations:
-    if lang not in LANGUAGES or lang == "en" and not catalog_files(lang):
+    if not known(lang) or lang == "en" and not catalog_files(lang):
         return gettext.NullTranslations()
     buf = io.BytesIO()
     write_mo(buf, merged_catalog(lang))
@@ -93,11 +135,11 @@ def domain_translations(domain: str, lang: str) -> gettext.NullTranslations:
     """One domain's catalog on its own, for a surface with words of its own (the dashboard's pages): its
     plural rule is the one in the `.po` header, and an untranslated, partly translated or fuzzy entry falls
     back to English as in the merged catalogs."""
-    path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
-    if lang not in LANGUAGES or not path.is_file():
+    path = catalog_dir(lang) / f"{domain}.po"
+    if not known(lang) or not path.is_file():
         return gettext.NullTranslations()
     with path.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
+        catalog = read_po(fh, locale=base_language(lang))
     for message in list(catalog):
         forms = message.string if isinstance(message.string, tuple) else (message.string,)
         if message.id and (message.fuzzy or not all(forms)):
@@ -109,7 +151,7 @@ def domain_translations(domain: str, lang: str) -> gettext.NullTranslations:
 
 
 def gettext_for(lang: str, msgid: str) -> str:
-    return translations(lang if lang in LANGUAGES else "en").gettext(msgid)
+    return translations(lang if known(lang) else "en").gettext(msgid)
 
 
 @dataclass(frozen=True)
@@ -121,7 +163,7 @@ class Money:
 
 
 def ngettext_for(lang: str, msgid: Plural, count: int) -> str:
-    return translations(lang if lang in LANGUAGES else "en").ngettext(msgid.singular, msgid.plural, count)
+    return translations(lang if known(lang) else "en").ngettext(msgid.singular, msgid.plural, count)
 
 
 def translate(lang: str, msgid: str | Plural, /, *, region: str = "", tz: str = "UTC", **kwargs) -> str:
@@ -129,7 +171,22 @@ def translate(lang: str, msgid: str | Plural, /, *, region: str = "", tz: str = 
 
     A translation whose placeholders do not match the msgid's (a catalog typo) falls back to the English
     text rather than failing the whole reply; the catalog test catches such typos before they ship.
+
+    In a rendering language for plain screens (am-Latn) every value in Ethiopic (a member's name) is
+    spelt in Latin letters as a name, and the whole text comes out in the GSM-7 basic set alone.
     """
+    if lang in SCREEN_BASE:
+        return sms.to_plain(_translate(lang, msgid, region, tz, {
+            key: sms.romanise(value) if isinstance(value, str) and _ethiopic(value) else value
+            for key, value in kwargs.items()}))
+    return _translate(lang, msgid, region, tz, kwargs)
+
+
+def _ethiopic(text: str) -> bool:
+    return any("\u1200" <= ch <= "\u139f" for ch in text)
+
+
+def _translate(lang: str, msgid: str | Plural, region: str, tz: str, kwargs: dict) -> str:
     if isinstance(msgid, Plural):
         count = int(kwargs["count"])
         text, english = ngettext_for(lang, msgid, count), msgid.english(count)
@@ -154,6 +211,7 @@ def translate(lang: str, msgid: str | Plural, /, *, region: str = "", tz: str = 
 @cache
 def babel_locale(lang: str, region: str = "") -> Locale:
     """The most specific Babel locale for a language in a cluster's country (sw_TZ, fr_SN, am_ET...)."""
+    lang = base_language(lang)
     for ident in (f"{lang}_{region.upper()}" if region else "", lang, "en"):
         if not ident:
             continue
@@ -168,8 +226,14 @@ def minor_digits(currency: str) -> int:
     return get_currency_precision(currency.upper())
 
 
+def screen_text(text: str, lang: str) -> str:
+    """A formatted value as a rendering language shows it: for am-Latn worded as in Amharic, then romanised
+    with each word capitalised, as the names of days and months and the currency are (Makese, Disem, Bir)."""
+    return sms.to_plain(sms.romanise(text)) if lang in SCREEN_BASE else text
+
+
 def format_number(value, lang: str, region: str = "") -> str:
-    return format_decimal(value, locale=babel_locale(lang, region))
+    return screen_text(format_decimal(value, locale=babel_locale(lang, region)), lang)
 
 
 def format_money(minor: int, currency: str, lang: str, region: str = "") -> str:
@@ -179,7 +243,7 @@ def format_money(minor: int, currency: str, lang: str, region: str = "") -> str:
     value = Decimal(minor).scaleb(-digits)
     pattern = copy.copy(locale.currency_formats["standard"])
     pattern.frac_prec = (0, 0) if minor % (10 ** digits) == 0 else (digits, digits)
-    return pattern.apply(value, locale, currency=currency.upper(), currency_digits=False)
+    return screen_text(pattern.apply(value, locale, currency=currency.upper(), currency_digits=False), lang)
 
 
 def local_time(moment: datetime, tz: str) -> datetime:
@@ -190,12 +254,13 @@ def format_when(moment: datetime, lang: str, tz: str, region: str = "") -> str:
     """A short local date and time, e.g. 'Tue 3 Dec 14:00' in the member's language."""
     loc = babel_locale(lang, region)
     local = local_time(moment, tz)
-    return f"{format_date(local, 'EEE d MMM', locale=loc)} {format_time(local, 'HH:mm', locale=loc)}"
+    return screen_text(f"{format_date(local, 'EEE d MMM', locale=loc)} {format_time(local, 'HH:mm', locale=loc)}", lang)
 
 
 def format_day(day: date | datetime, lang: str, region: str = "") -> str:
-    return format_date(day, "d MMM yyyy", locale=babel_locale(lang, region))
+    return screen_text(format_date(day, "d MMM yyyy", locale=babel_locale(lang, region)), lang)
 
 
 def format_timestamp(moment: datetime, lang: str, tz: str, region: str = "") -> str:
-    return format_datetime(local_time(moment, tz), "d MMM HH:mm", locale=babel_locale(lang, region))
+    return screen_text(format_datetime(local_time(moment, tz), "d MMM HH:mm", locale=babel_locale(lang, region)),
+                       lang)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from bot import i18n, sms
+
 KEYWORDS_DIR = Path(__file__).parent / "locales" / "keywords"
 
 
@@ -39,19 +41,33 @@ def keyword_table() -> dict[str, dict[str, list[str]]]:
 
 @cache
 def lookup_table() -> dict[str, tuple[str, str]]:
-    """{folded keyword: (COMMAND, lang)}; the first language listed wins a shared word."""
+    """{folded keyword: (COMMAND, lang)}; the first language listed wins a shared word, and the spelling a
+    romanised Amharic screen shows an Amharic keyword in is read as that keyword (when no other word is)."""
     lookup: dict[str, tuple[str, str]] = {}
     for command, langs in keyword_table().items():
         for lang, words in langs.items():
             for word in words:
                 lookup.setdefault(fold(word), (command, lang))
         lookup.setdefault(fold(command), (command, "en"))
+    for command, langs in keyword_table().items():  # what a romanised Amharic screen shows (keyword())
+        for lang, screen in i18n.SCREEN_LANGUAGE.items():
+            if langs.get(lang):
+                lookup.setdefault(fold(keyword(command, screen)), (command, lang))
     return lookup
 
 
 def keyword(command: str, lang: str) -> str:
-    """The word a member of `lang` should type for a command, in capitals."""
+    """The word a member of `lang` should type for a command, in capitals.
+
+    On a screen in romanised Amharic (am-Latn) it is the first Latin spelling the keyword file lists for
+    Amharic, which the router knows, else the Amharic keyword romanised.
+    """
     words = keyword_table().get(command, {})
+    if lang in i18n.SCREEN_BASE:
+        own = words.get(i18n.base_language(lang)) or []
+        latin = [w for w in own if sms.plain(w)]
+        if latin or own:
+            return (latin[0] if latin else sms.romanise(own[0], names=False)).upper()
     chosen = (words.get(lang) or words.get("en") or [command])[0]
     return chosen.upper()
 

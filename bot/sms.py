@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -270,20 +271,74 @@ def romanisable(text: str) -> bool:
                for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
-def romanise(text: str) -> str:
-    """The text spelt for GSM-7: Ethiopic in Latin letters (each word capitalised, as names are written),
-    any other sign GSM-7 cannot carry left out.
+def romanise(text: str, names: bool = True) -> str:
+    """The text spelt for GSM-7: Ethiopic in Latin letters, any other sign GSM-7 cannot carry left out.
 
-    A sixth-order letter (the vowel-less ə) is read as "i" before another one (ብር Bir), else silent.
+    With names=True (a person's or a place's name) each Ethiopic word is capitalised, as names are written,
+    and the words are joined by single spaces. With names=False (a sentence of a message) the text keeps its
+    spacing and is written as a sentence: the Ethiopic words in lower case, the first letter of each
+    sentence a capital, and whatever was in Latin letters already ({placeholders}, KEYWORDS, SMS) as it was.
+
+    A sixth-order letter (the vowel-less ə) is read as "i" when it opens a word before another letter (ብር
+    Bir, ይላኩ yilaku, ስለሺ Sileshi) or follows a silent one before another letter, so that three consonants
+    never meet (ዝግጅት zigjit, ገብረመድህን Gebremedhin), or before a word's last letter when that is vowel-less
+    too (ብድር bidir, ድምጽ dimits); else it is silent (አስተባባሪ astebabari, ምዝገባ mizgeba).
     """
-    return " ".join(spelt for spelt in map(_romanise_word, text.split()) if spelt)
+    if names:
+        return " ".join(spelt for spelt in map(_romanise_word, text.split()) if spelt)
+    spelt = "".join(part if part.isspace() else _romanise_word(part, capital=False)
+                    for part in re.split(r"(\s+)", text))
+    return _sentence_case(spelt)
 
 
-def _romanise_word(word: str) -> str:
+def _sentence_case(text: str) -> str:
+    """The first letter of each sentence in capitals; a sentence opening with a {placeholder} keeps it."""
+    out, start, depth = [], True, 0
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+            start = False
+        elif ch == "}":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and ch in ".?!" and (i + 1 == len(text) or text[i + 1].isspace()):
+            start = True
+        elif start and depth == 0 and ch.isalnum():
+            ch, start = ch.upper(), False
+        out.append(ch)
+    return "".join(out)
+
+
+# The GSM-7 extension table costs two septets and is not shown on a USSD screen: its plain spellings.
+_PLAIN_REPLACEMENTS = {"[": "(", "]": ")", "{": "(", "}": ")", "~": "-", "^": "", "|": "/", "\u20ac": "EUR",
+                       "\\": "/", "\f": " ", "\u00ab": '"', "\u00bb": '"'}
+
+
+def plain(text: str) -> bool:
+    """Whether the text is in the GSM-7 basic set alone (what a USSD screen shows)."""
+    return all(ch in GSM7_BASIC for ch in text)
+
+
+def to_plain(text: str) -> str:
+    """The text in the GSM-7 basic set: normalised, the extension characters in plain ones, Ethiopic in
+    Latin letters (as a sentence), and any other sign GSM-7 cannot carry left out."""
+    if not plain(text) and any(_syllable(ord(ch)) for ch in text):
+        text = romanise(text, names=False)
+    out = []
+    for ch in normalise(text):
+        if ch in GSM7_BASIC:
+            out.append(ch)
+        elif ch in _PLAIN_REPLACEMENTS:
+            out.append(_PLAIN_REPLACEMENTS[ch])
+    return "".join(out)
+
+
+def _romanise_word(word: str, capital: bool = True) -> str:
     out: list[str] = []
+    silent = False  # the letter before was a consonant without a vowel
     for i, ch in enumerate(word):
         found = _syllable(ord(ch))
         if found is None:
+            silent = False
             if ch in _ETHIOPIC_SIGNS:
                 out.append(_ETHIOPIC_SIGNS[ch])
             elif "\u1369" <= ch <= "\u1371":
@@ -294,12 +349,16 @@ def _romanise_word(word: str) -> str:
         consonant, order = found
         if consonant == "-":  # the vowel carriers አ and ዐ
             out.append(("a", "u", "i", "a", "e", "i", "o", "wa")[order])
+            silent = False
             continue
         labialised = len(consonant) == 2 and consonant.endswith("w")
         vowel = (_LABIALISED_VOWELS if labialised else _ETHIOPIC_VOWELS)[order]
         if order == 5:
             following = _syllable(ord(word[i + 1])) if i + 1 < len(word) else None
-            vowel = "i" if following and following[1] == 5 else ""
+            first = not any(_syllable(ord(c)) for c in word[:i])
+            last_pair = following and following[1] == 5 and i + 2 == len(word)
+            vowel = "i" if following and (first or silent or last_pair) else ""
+        silent = not vowel
         out.append(consonant + vowel)
     spelt = "".join(out)
-    return spelt[:1].upper() + spelt[1:] if word and _syllable(ord(word[0])) else spelt
+    return spelt[:1].upper() + spelt[1:] if capital and word and _syllable(ord(word[0])) else spelt

@@ -130,10 +130,33 @@ def test_a_name_loses_its_last_word_then_its_last_letter():
 
 
 def test_ethiopic_is_spelt_in_latin_letters_as_names_are_written():
-    assert sms.romanise("ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ") == "Weyzero Birtukan Gebremedihin Weldeslase"
+    assert sms.romanise("ወይዘሮ ብርቱካን ገብረመድህን ወልደሥላሴ") == "Weyzero Birtukan Gebremedhin Weldeslase"
     assert sms.romanise("አበበ በቂላ") == "Abebe Beqila" and sms.romanise("ጎጃም፣ ባሕር ዳር") == "Gojam, Bahir Dar"
     assert sms.romanise("Asha Juma") == "Asha Juma" and sms.romanise("Mama 🍲 Shop") == "Mama Shop"
     assert sms.is_gsm7(sms.romanise("".join(chr(c) for c in range(0x1200, 0x1380))))
+
+
+def test_a_sixth_order_letter_opening_a_word_is_read_with_its_vowel():
+    assert sms.romanise("ስለሺ ይልማ") == "Sileshi Yilma" and sms.romanise("አስተባባሪ") == "Astebabari"
+    assert sms.romanise("ብድር ምዝገባ") == "Bidir Mizgeba"
+    assert sms.romanise("ዝግጅት ስርጭት ድምጽ መልእክት ግብይት") == "Zigjit Sirchit Dimits Melikit Gibyit"  # never three consonants
+
+
+def test_a_sentence_is_spelt_as_a_sentence():
+    """Sentence mode: lower case but the first letter of each sentence; {placeholders}, KEYWORDS and the
+    spacing as they were."""
+    spelt = sms.romanise("የ{amount} ቁጠባ ተመዝግቧል። ገንዘብ ያዡ ያሳውቅዎታል።\nJOIN {id} ይላኩ።", names=False)
+    assert spelt == "Ye{amount} quteba temezgibwal. Genzeb yazhu yasawqiwotal.\nJOIN {id} yilaku."
+    assert sms.romanise("{name} አባል ነው።", names=False) == "{name} abal new."  # a placeholder opens it
+    assert sms.romanise("ሰላም  ብርቱካን", names=False) == "Selam  birtukan"
+
+
+def test_plain_is_the_gsm7_basic_set_alone():
+    assert sms.plain("Selam Asha, 5000 (ok)?") and sms.plain("é à ñ @ £")
+    assert not sms.plain("Send [x]") and not sms.plain("5€") and not sms.plain("ሰላም") and not sms.plain("{id}")
+    assert sms.to_plain("a[b]{c}~d^e|f5€\\g") == "a(b)(c)-de/f5EUR/g"
+    assert sms.to_plain("«ሰላም» ☕ “ok” ê") == '"Selam"  "ok" e'
+    assert all(sms.plain(sms.to_plain(chr(c))) for c in range(0x20, 0x3000))
 
 
 def test_a_name_in_a_script_without_a_latin_spelling_keeps_its_letters():
