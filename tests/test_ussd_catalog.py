@@ -20,7 +20,7 @@ def screen_text(lang: str, msgid: str, count: int | None = None) -> str:
 
 
 def ussd_language(lang: str) -> str:
-    return lang
+    return i18n.screen_language(lang)
 
 
 def problem(text: str) -> str | None:

@@ -114,16 +114,8 @@ def plain(text: str) -> str:
 
 
 def spell(text: str) -> str:
-    """The text in the GSM-7 basic set, whatever its length."""
-    text = sms.normalise(text)
-    if any("\u1200" <= ch <= "\u139f" for ch in text):
-        text = "\n".join(sms.romanise(line) for line in text.split("\n"))
-    text = text.translate(_EXTENSION)
-    return "".join(ch for ch in text if ch in sms.GSM7_BASIC)
-
-
-_EXTENSION = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")", "~": "-", "^": "", "|": "/", "\\": "/",
-                            "€": "EUR", "\f": " "})
+    """The text in the GSM-7 basic set, whatever its length, line by line (sms.to_plain)."""
+    return "\n".join(sms.to_plain(line) for line in text.split("\n"))
 
 
 def page(title: str, lines: list[str], number: int, *, back: bool) -> tuple[str, bool]:
@@ -212,7 +204,8 @@ def _advance(ctx: Ctx, dial: Dial, given: list[str]) -> Screen:
 
 
 def _screen_language(ctx: Ctx) -> str:
-    return ctx.lang
+    """Amharic members read romanised Amharic (am-Latn): a screen shows the GSM-7 basic set alone."""
+    return i18n.screen_language(ctx.lang)
 
 
 # ---------------------------------------------------------------- the answer read
