@@ -90,8 +90,9 @@ def test_simulated_ussd_is_refused_when_the_simulator_is_off_or_not_local(settin
         assert remote.post("/simulate/ussd", json=body).status_code == 404
     with TestClient(create_app(settings, db), client=("127.0.0.1", 50000)) as local:
         assert local.post("/simulate/ussd", json=body, headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 404
-    with session_scope(db) as s:
-        assert s.get(UssdSession, 1) is None
+        with session_scope(db) as s:
+            assert s.get(UssdSession, 1) is None
+        assert local.post("/simulate/ussd", json=body).status_code == 200  # on, from loopback itself: answered
 
 
 @pytest.mark.parametrize("code, shown", [("", "*384#"), ("*384*123#", "*384*123#"), ("<b>#", "&lt;b&gt;#")])
