@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import html
 import ipaddress
 import json
 import logging
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024
 HISTORY = 200  # messages of a simulated phone shown again after a reload
+USSD_TEXT = 2000  # the answers of one simulated USSD session, joined by `*`, at most
+USSD_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
 
 
@@ -221,6 +225,37 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                                           glossary=glossary)
         return JSONResponse({"replies": [r.text for r in outcome.replies], "from": phone})
 
+    async def simulate_ussd(request: Request) -> Response:
+        """One USSD screen of a simulated handset: {"screen": ..., "end": ...}. The page (or a script) keeps the
+        session id and sends every answer so far joined by `*`, as a gateway does; simulated sessions are kept
+        apart from the gateway's (their ids are prefixed), so the simulator never reads a real session."""
+        if not simulator_allowed(request):
+            return Response("not found", status_code=404)
+        try:
+            if "json" in request.headers.get("content-type", ""):
+                data = json.loads(await webbody.read_body(request, MAX_BODY))
+            else:
+                data = await webbody.read_form(request, MAX_BODY)
+            sender, session_id = str(data["phone"]), str(data["session"]).strip()
+            answers = str(data.get("text") or "")
+        except webbody.BodyTooLarge:
+            return JSONResponse({"error": "request too large"}, status_code=413)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            return JSONResponse({"error": 'send {"phone": "+255712000001", "session": "s1", "text": "1*5000"}'},
+                                status_code=400)
+        phone = normalise_phone(sender, settings.default_region)
+        if phone is None:
+            return JSONResponse({"error": "phone must be a valid phone number"}, status_code=400)
+        if not USSD_SESSION.fullmatch(session_id):
+            return JSONResponse({"error": "session must be 1 to 64 letters, digits, - or _"}, status_code=400)
+        if len(answers) > USSD_TEXT:
+            return JSONResponse({"error": f"text must be at most {USSD_TEXT} characters"}, status_code=400)
+        dial = ussd.Dial(session_id="sim-" + session_id, phone=phone, text=answers,
+                         service_code=settings.ussd_service_code or simulator.SERVICE_CODE, network_code="simulator")
+        screen = await run_in_threadpool(ussd.respond, db, settings, dial, glossary=glossary)
+        wake_dispatcher(request)  # a receipt by SMS may be waiting; the page's inbox poll shows it
+        return JSONResponse({"screen": screen[4:], "end": screen.startswith("END")})
+
     async def simulator_inbox(request: Request) -> Response:
         """Messages the bot sent to a simulated phone on its own (approvals, reminders, broadcasts)."""
         if not simulator_allowed(request):
@@ -255,11 +290,14 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
 
         def fetch() -> dict:
             with session_scope(db) as session:
+                # USSD answers and screens are not SMS: a session's pop-ups are not shown again in the log
                 sent = list(session.exec(select(InboundMessage).where(
-                    InboundMessage.channel == "sms", InboundMessage.address == phone)
+                    InboundMessage.channel == "sms", InboundMessage.address == phone,
+                    InboundMessage.provider_id.not_like(f"{ussd.PROVIDER}-%"))
                     .order_by(InboundMessage.id.desc()).limit(HISTORY)))
                 stmt = select(OutboundMessage).where(
                     OutboundMessage.channel == "sms", OutboundMessage.address == phone,
+                    OutboundMessage.provider != ussd.PROVIDER,
                     OutboundMessage.kind != dashboard.LOGIN_KIND)  # never a login code
                 if settings.real_sms:
                     stmt = stmt.where((OutboundMessage.inbound_id != None)  # noqa: E711
@@ -277,7 +315,9 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
     async def home(request: Request) -> Response:
         if not simulator_allowed(request):
             return HTMLResponse("<h1>clusterbot</h1><p>The simulator is off.</p>")
-        return HTMLResponse((STATIC / "simulator.html").read_text(encoding="utf-8"))
+        page = (STATIC / "simulator.html").read_text(encoding="utf-8")
+        code = html.escape(settings.ussd_service_code or simulator.SERVICE_CODE)
+        return HTMLResponse(page.replace("{{ussd_service_code}}", code))
 
     async def healthz(request: Request) -> Response:
         def ping() -> None:
@@ -294,6 +334,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         Route("/", home),
         Route("/healthz", healthz),
         Route("/simulate", simulate, methods=["POST"]),
+        Route("/simulate/ussd", simulate_ussd, methods=["POST"]),
         Route("/simulate/inbox", simulator_inbox),
         Route("/simulate/history", simulator_history),
         Route("/webhooks/twilio/sms", twilio_sms_webhook, methods=["POST"]),

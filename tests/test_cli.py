@@ -91,3 +91,37 @@ def test_commands_need_a_cluster_when_several_exist(cli_run):
     code, _, err = cli_run("facilitator", "add", "0712000009")
     assert code == 2 and "--cluster" in err
     assert cli_run("facilitator", "add", "771234567", "--cluster", "dakar")[0] == 0
+
+
+def test_chat_ussd_dials_answers_until_end_and_prints_the_receipt_sms(cli_run, cluster, add_member):
+    add_member("+255712000001")
+    add_member("+255712000008", admin_role="treasurer")
+    _, out, _ = cli_run("chat", "--ussd", "--from", "0712000001", stdin="\n")
+    assert not out.startswith(("CON", "END")) and "Report a deposit" in out
+    deposit = next(line.split(" ")[0] for line in out.splitlines() if "Report a deposit" in line)
+    code, out, err = cli_run("chat", "--ussd", "--from", "0712000001",
+                             stdin=f"{deposit}\n5000\nQK12AB\n1\nagain\n1\n\n")
+    assert code == 0 and "*384#" in err
+    assert "CON " not in out and "END " not in out and "> " not in out  # piped in: no prompt
+    assert "How much" in out and "QK12AB" in out
+    first, second = out.split("(session ended)\n", 1)
+    assert first.rstrip("\n").endswith("Deposit of TSh5,000 noted. The treasurer will confirm it and tell you.")
+    assert second.startswith("< SMS: Deposit of TSh5,000 noted.")  # the receipt, queued by SMS
+    assert "Report a deposit" in second  # dialled again: the main menu
+    assert second.rstrip("\n").endswith("Your savings: TSh0. No loan.\n(session ended)")
+
+
+def test_chat_ussd_leaves_on_an_empty_line_or_end_of_input_mid_session(cli_run, cluster, add_member):
+    add_member("+255712000001")
+    for stdin in ("", "\n", "42\n", "42\n\n1\n"):
+        code, out, _ = cli_run("chat", "--ussd", "--from", "0712000001", stdin=stdin)
+        assert code == 0 and "(session ended)" not in out and out.startswith("Moshi Tailors")
+        assert ("Choose a number from 1 to" in out) == stdin.startswith("42")
+
+
+def test_chat_ussd_uses_the_configured_service_code_and_refuses_a_bad_phone(cli_run, cluster, monkeypatch):
+    monkeypatch.setenv("USSD_SERVICE_CODE", "*384*123#")
+    code, out, err = cli_run("chat", "--ussd", "--from", "0712000001", stdin="")
+    assert code == 0 and "*384*123#" in err and "Register" in out
+    code, _, err = cli_run("chat", "--ussd", "--from", "12", stdin="")
+    assert code == 2 and "not a valid phone number" in err

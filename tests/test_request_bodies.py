@@ -38,6 +38,8 @@ ENDPOINTS = [
     ("/webhooks/telegram", MAX_BODY, {"content-type": "application/json",
                                       "x-telegram-bot-api-secret-token": SECRET}),
     ("/simulate", MAX_BODY, {"content-type": "application/json"}),
+    ("/simulate/ussd", MAX_BODY, {"content-type": "application/json"}),
+    ("/simulate/ussd", MAX_BODY, {"content-type": "application/x-www-form-urlencoded"}),
     ("/dashboard/login", MAX_FORM, {"content-type": "application/x-www-form-urlencoded"}),
     ("/dashboard/verify", MAX_FORM, {"content-type": "application/x-www-form-urlencoded"}),
     ("/dashboard/logout", MAX_FORM, {"content-type": "application/x-www-form-urlencoded"}),

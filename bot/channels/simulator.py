@@ -1,10 +1,12 @@
-"""The local simulator: a phone-like page and a terminal chat that speak to the engine as SMS would."""
+"""The local simulator: a phone-like page and a terminal chat that speak to the engine as SMS (or USSD) would."""
 
 from __future__ import annotations
 
 import uuid
 
 from storage.messages import OutboundMessage
+
+SERVICE_CODE = "*384#"  # what the simulator and `chat --ussd` dial when USSD_SERVICE_CODE is not set
 
 
 def provider_id() -> str:

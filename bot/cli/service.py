@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import uvicorn
@@ -13,7 +14,8 @@ from sqlalchemy import Engine
 from sqlmodel import func, select
 
 from bot.app import create_app
-from bot.channels.simulator import provider_id
+from bot.channels import ussd
+from bot.channels.simulator import SERVICE_CODE, provider_id
 from bot.channels.telegram import set_webhook
 from bot.cli.common import Cli, CliError
 from bot.config import Settings
@@ -76,28 +78,71 @@ def cmd_chat(args, cli: Cli) -> None:
     phone = normalise_phone(args.sender, cli.settings.default_region)
     if phone is None:
         raise CliError(f"{args.sender} is not a valid phone number (region {cli.settings.default_region})")
+    if args.ussd:
+        _chat_ussd(cli, phone)
+        return
     print(f"Chatting as {phone}. Type a message, or an empty line / Ctrl-D to leave.", file=sys.stderr)
     last_seen = _last_outbound_id(cli.db)
     glossary = GlossaryIndex()
     prompt = "> " if sys.stdin.isatty() else ""  # typed by hand: a prompt; piped in: the replies alone
     while True:
-        try:
-            line = input(prompt)
-        except EOFError:
-            break
-        if not line.strip():
+        line = _read(prompt)
+        if line is None:
             break
         outcome = receive(cli.db, cli.settings, Inbound("sms", phone, line, provider_id()), reply_status="sent",
                           glossary=glossary)
         for reply in outcome.replies:
             print(f"< {reply.text}")
-        with session_scope(cli.db) as session:
-            for msg in session.exec(select(OutboundMessage).where(
-                    OutboundMessage.address == phone, OutboundMessage.inbound_id == None,  # noqa: E711
-                    OutboundMessage.id > last_seen).order_by(OutboundMessage.id)):
-                print(f"< {msg.text}")
-        last_seen = _last_outbound_id(cli.db)
+        last_seen = _print_notices(cli.db, phone, last_seen, "< ")
         sys.stdout.flush()
+
+
+def _chat_ussd(cli: Cli, phone: str) -> None:
+    """USSD as a handset dials it: a fresh session, each answer sent with every earlier one joined by `*`,
+    until an END screen; the next line dials again. Receipts the session queued by SMS are printed too."""
+    code = cli.settings.ussd_service_code or SERVICE_CODE
+    print(f"Dialling {code} as {phone}. Answer each screen, or an empty line / Ctrl-D to leave; "
+          "after the session ends, any line dials again.", file=sys.stderr)
+    last_seen = _last_outbound_id(cli.db)
+    glossary = GlossaryIndex()
+    tty = sys.stdin.isatty()
+    while True:
+        session_id, given, end = "chat-" + uuid.uuid4().hex, [], False
+        while not end:
+            screen = ussd.respond(cli.db, cli.settings, ussd.Dial(session_id, phone, "*".join(given), code),
+                                  glossary=glossary)
+            end = screen.startswith("END")
+            print(screen[4:])
+            if end:
+                print("(session ended)")
+            last_seen = _print_notices(cli.db, phone, last_seen, "< SMS: ")
+            sys.stdout.flush()
+            if not end:
+                answer = _read("> " if tty else "")
+                if answer is None:
+                    return
+                given.append(answer.strip())
+        if _read(f"{code} to dial again> " if tty else "") is None:
+            return
+
+
+def _read(prompt: str) -> str | None:
+    """The next line typed, or None to leave (an empty line or the end of input)."""
+    try:
+        line = input(prompt)
+    except EOFError:
+        return None
+    return line if line.strip() else None
+
+
+def _print_notices(db: Engine, phone: str, last_seen: int, prefix: str) -> int:
+    """Print what the bot queued for the phone on its own (notices, receipts) since `last_seen`."""
+    with session_scope(db) as session:
+        for msg in session.exec(select(OutboundMessage).where(
+                OutboundMessage.address == phone, OutboundMessage.inbound_id == None,  # noqa: E711
+                OutboundMessage.id > last_seen).order_by(OutboundMessage.id)):
+            print(f"{prefix}{msg.text}")
+    return _last_outbound_id(db)
 
 
 def _last_outbound_id(db: Engine) -> int:
@@ -141,6 +186,7 @@ def register_cli(sub) -> None:
 
     p = sub.add_parser("chat", help="talk to the bot in the terminal as a phone")
     p.add_argument("--from", dest="sender", required=True)
+    p.add_argument("--ussd", action="store_true", help="dial the USSD menus instead of writing SMS")
     p.set_defaults(func=cmd_chat)
 
     tg = sub.add_parser("telegram", help="Telegram setup").add_subparsers(dest="action", required=True)
