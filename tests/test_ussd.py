@@ -565,3 +565,17 @@ def test_a_dial_does_not_lift_a_carrier_opt_out_of_sms(handset, add_member, db, 
     handset(ASHA).dial()
     with session_scope(db) as s:
         assert s.exec(select(Identity.opted_out).where(Identity.address == ASHA)).one() is True
+
+
+def test_a_session_belongs_to_the_phone_that_dialled_it(at_client, handset, add_member, db, cluster):
+    add_member(ASHA)
+    add_member(FAC, admin_role="facilitator")
+    phone = handset(ASHA)
+    phone.answer(line_of(phone.dial(), "Balance"))
+    other = post_ussd(at_client, phone.session_id, FAC, "*".join(phone.answers))
+    assert other.text == "END This is no longer there. Dial again for the menu."
+    onward = post_ussd(at_client, phone.session_id, FAC, "*".join([*phone.answers, "1"]))
+    assert "savings" not in onward.text and onward.text.startswith("END ")
+    with session_scope(db) as s:
+        row = s.exec(select(UssdSession).where(UssdSession.session_id == phone.session_id)).one()
+        assert (row.phone, row.answers) == (ASHA, 1)

@@ -154,6 +154,9 @@ def respond(db: Engine, settings: Settings, dial: Dial, *, now: datetime | None 
     given = answers(dial.text)
     with session_scope(db) as session:
         row = find(session, dial.session_id)
+        if row is not None and row.phone != dial.phone:  # a session is one phone's: never show or go on
+            log.warning("USSD session %s asked for by another phone; refused", dial.session_id[:12])
+            return Screen(plain(i18n.translate(settings.default_language, GONE)), end=True).answer
         if row is not None and (row.answers >= len(given) or row.ended) and row.screen:
             return row.screen  # a retry (or a late request of a session that ended): the same screen
     shown: list[Screen] = []
@@ -182,6 +185,8 @@ def _advance(ctx: Ctx, dial: Dial, given: list[str]) -> Screen:
     if row is None:
         row = UssdSession(session_id=dial.session_id, phone=dial.phone, identity_id=ctx.identity.id,
                           service_code=dial.service_code, network_code=dial.network_code, created_at=ctx.now)
+    elif row.phone != dial.phone:  # checked before too; here under the writer's lock
+        return Screen(plain(ctx.t(GONE)), end=True)
     elif row.answers >= len(given) and row.screen:  # a twin request acted while this one waited
         return Screen(row.screen[4:], row.screen.startswith("END"))
     place = Place.load(row.state)
