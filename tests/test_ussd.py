@@ -579,3 +579,17 @@ def test_a_session_belongs_to_the_phone_that_dialled_it(at_client, handset, add_
     with session_scope(db) as s:
         row = s.exec(select(UssdSession).where(UssdSession.session_id == phone.session_id)).one()
         assert (row.phone, row.answers) == (ASHA, 1)
+
+
+def test_a_long_ethiopic_name_in_a_menu_title_never_pushes_the_lines_off(handset, add_member, db, at_cluster):
+    long_name = "ወይዘሮ ብርቱካን ገብረመድህን ወልደጊዮርጊስ ተክለሃይማኖት"
+    asha = add_member(ASHA, name=long_name)
+    add_member(TREASURER, admin_role="treasurer", language="am")
+    with session_scope(db) as s:
+        savings_store.request_deposit(s, s.get(Cluster, at_cluster.id), s.get(Member, asha.id), 9_999_999 * 100,
+                                      utcnow(), "QK12AB")
+    phone = handset(TREASURER)
+    phone.dial()
+    waiting = phone.answer("1")
+    screen = phone.answer("1")
+    assert screen.startswith("CON ") and "\n1 " in screen and "\n2 " in screen, (waiting, screen)

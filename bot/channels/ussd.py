@@ -43,6 +43,7 @@ PATH = "/webhooks/africastalking/ussd"
 END_PATH = "/webhooks/africastalking/ussd/end"  # the end-of-session notification ("events callback")
 PROVIDER = "ussd"  # what the screens shown are recorded as (sent, never dispatched)
 SCREEN = 160
+TITLE, LINE = 100, 40  # what a menu's title and each of its lines may take of a screen
 BACK, HOME, MORE = "0", "00", "98"
 ZERO_ANSWERS = frozenset({"polls"})  # flows where 0 is an answer (a 0-10 score), not "back"
 CHOICE, NOTHING, GONE = menu.CHOICE, menu.NOTHING, menu.GONE
@@ -140,7 +141,7 @@ def _render(title: str, lines: list[str], shown: list[int], *, more: bool, back:
     return "\n".join([title, *body, " ".join(k for k in keys if k)]).rstrip("\n")
 
 
-def _cut(label: str, limit: int = 40) -> str:
+def _cut(label: str, limit: int = LINE) -> str:
     """A menu line's words (an event's title) held to what a screen can show beside the others."""
     return label if len(label) <= limit else label[: limit - 2].rstrip() + ".."
 
@@ -277,8 +278,8 @@ def show(ctx: Ctx, place: Place, problem: str = "") -> Screen:
             ctx.run(found.empty, "")
             return _after(ctx, place, "")
         return Screen(plain(ctx.t(NOTHING)), end=True)
-    text, _more = page(problem or found.title, [line.label for line in found.lines], number,
-                       back=len(place.stack) > 1)
+    title = _cut(spell(problem or found.title), TITLE)  # a long name in it never pushes the lines off
+    text, _more = page(title, [spell(line.label) for line in found.lines], number, back=len(place.stack) > 1)
     return Screen(plain(text), end=False)
 
 
