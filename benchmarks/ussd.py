@@ -74,6 +74,16 @@ def steps(walk: str, handset: int, n: int) -> list[tuple[str, str, str]]:
             ("lookup: a word", "text", TERMS[(handset + n) % len(TERMS)])]
 
 
+def _answered(text: str) -> bool:
+    return "too many messages" not in text and "something went wrong" not in text
+
+
+# What the last screen of each walk says when it did what the member asked (every member reads English).
+ENDS = {"balance": lambda text: text.startswith("Your savings:"),
+        "deposit": lambda text: text.startswith("Deposit of ") and "noted" in text,
+        "lookup": _answered}
+
+
 def line_of(screen: str, words: str) -> str | None:
     """The number of the menu line that says `words`, or None when the screen has no such line."""
     for line in screen[4:].split("\n"):
@@ -160,7 +170,7 @@ async def walk(client: httpx.AsyncClient, tally: Tally, kind: str, handset: int,
         shown = await screen(client, tally, f"{kind}: 98 more", session_id, number, answers)
     if shown is None:
         return
-    if not shown.startswith("END "):
+    if not shown.startswith("END ") or not ENDS[kind](shown[4:]):
         tally.unexpected_screen(f"{kind} last: {shown[:80]!r}")
         return
     tally.completed[kind] += 1
