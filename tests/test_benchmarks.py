@@ -61,3 +61,15 @@ def test_glossary_lookups_run_on_the_seed_and_on_synthetic_terms(tmp_path):
     assert data["implementation"] == "rapidfuzz index" and data["synthetic"]["terms"] == 300
     for side in (data["seeded"], data["synthetic"]):
         assert side["lookups"] == 60 and side["lookups_per_s"] > 0 and 0 < side["answered_directly"] < 60
+
+
+def test_ussd_sessions_walk_the_menus_with_every_screen_in_one_segment(tmp_path):
+    data = run_benchmark("ussd", tmp_path, "--seconds", "1")
+    assert {"screens_per_s", "latency_ms", "latency_by_step_ms", "errors", "screens_over_160", "sessions_completed",
+            "server_cpu_ms_per_screen", "peak_rss_mb", "deposits_recorded_once"} <= set(data)
+    assert {"p50_ms", "p95_ms", "p99_ms"} <= set(data["latency_ms"])
+    assert data["screens"] > 0 and data["errors"] == data["unexpected_screens"] == 0
+    assert data["screens_over_160"] == data["screens_not_gsm7"] == 0
+    assert data["sessions_completed"] == data["sessions_started"] > 0
+    assert all(data["completed_by_walk"].values())  # balance, deposit and lookup each walked to its END
+    assert data["deposits_recorded_once"] is True
