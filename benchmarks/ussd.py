@@ -15,9 +15,8 @@ one request after another, as the gateway sends them, cycling through three walk
               each further part of a long definition (END)
 
 Every request carries sessionId, serviceCode, phoneNumber, networkCode and text (the answers so far joined
-by `*`). Every screen counts as a message against FLOOD_LIMIT (20 a minute by default), which a handset
-walking without pause passes in seconds: the benchmark turns it off (`--flood-limit N` keeps it, and the
-throttled screens are counted). Printed: screens per second, p50/p95/p99 latency per screen and per step, errors (a transport
+by `*`). The server keeps FLOOD_LIMIT at its default (20 a minute): a USSD session's screens are not
+counted as a flood (a menu paces itself), which the throttled-screen count shows (it must be 0). Printed: screens per second, p50/p95/p99 latency per screen and per step, errors (a transport
 error, a status other than 200, or a screen the walk did not expect), screens over 160 characters or
 outside GSM-7 (both must be 0), sessions completed, the server's CPU time per screen (utime + stime from
 /proc), its peak RSS, and whether every confirmed deposit was recorded once.
@@ -27,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -56,7 +56,7 @@ SERVICE = "*384*123#"
 NETWORK = "63902"
 SCREEN = 160
 WALKS = ("balance", "deposit", "lookup")
-MORE, MORE_HINT = "98", "(MORE)"  # the key for a long answer's next part, and how its screen ends
+MORE, MORE_HINT = "98", "\n98 >"  # the key for a long answer's next part, and how its screen ends
 
 
 def steps(walk: str, handset: int, n: int) -> list[tuple[str, str, str]]:
@@ -145,8 +145,9 @@ async def screen(client: httpx.AsyncClient, tally: Tally, step: str, session_id:
     return text
 
 
-async def walk(client: httpx.AsyncClient, tally: Tally, kind: str, handset: int, n: int) -> None:
-    """One USSD session from the dial to its END, each request after the answer to the one before."""
+async def walk(client: httpx.AsyncClient, tally: Tally, kind: str, handset: int, n: int, think: float = 0.0) -> None:
+    """One USSD session from the dial to its END, each request after the answer to the one before (and,
+    with `think`, after a reader's pause of about that many seconds)."""
     session_id, number = f"ATUid_bench_{handset:03d}_{n:06d}", phone(handset)
     tally.started[kind] += 1
     answers: list[str] = []
@@ -162,11 +163,13 @@ async def walk(client: httpx.AsyncClient, tally: Tally, kind: str, handset: int,
             tally.unexpected_screen(f"{kind}: no line {what!r} in {shown[:80]!r}")
             return
         answers.append(answer)
+        await pause(think)
         shown = await screen(client, tally, label, session_id, number, answers)
     pages = 0
     while shown is not None and shown.startswith("CON ") and shown.endswith(MORE_HINT) and pages < 5:
         answers.append(MORE)  # a long definition: its next part, as a reader would ask for it
         pages += 1
+        await pause(think)
         shown = await screen(client, tally, f"{kind}: 98 more", session_id, number, answers)
     if shown is None:
         return
@@ -178,7 +181,12 @@ async def walk(client: httpx.AsyncClient, tally: Tally, kind: str, handset: int,
         tally.deposit_refs.append(answers[2])
 
 
-def load(url: str, sessions: int, seconds: float) -> tuple[Tally, float, float]:
+async def pause(think: float) -> None:
+    if think > 0:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * think)
+
+
+def load(url: str, sessions: int, seconds: float, think: float = 0.0) -> tuple[Tally, float, float]:
     """`sessions` handsets in parallel until `seconds` have passed (each finishes the walk it is in);
     returns the tally, the wall time and the generator's own CPU time."""
     tally = Tally()
@@ -186,7 +194,7 @@ def load(url: str, sessions: int, seconds: float) -> tuple[Tally, float, float]:
     async def handset(client: httpx.AsyncClient, h: int, deadline: float) -> None:
         n = 0
         while time.perf_counter() < deadline:
-            await walk(client, tally, WALKS[(h + n) % len(WALKS)], h, n)
+            await walk(client, tally, WALKS[(h + n) % len(WALKS)], h, n, think)
             n += 1
 
     async def main() -> None:
@@ -292,13 +300,13 @@ def run(args) -> dict:
                "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         dialect = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"{members} members, {sessions} concurrent sessions, {args.seconds:g} s, {dialect}, "
-              f"FLOOD_LIMIT {args.flood_limit}")
+              f"FLOOD_LIMIT {args.flood_limit}, think {args.think:g} s")
         bot = Server([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"], env, workdir / "bot.log")
         try:
             warm_up(bot.url, members)
             before = quiet(db)
             cpu0 = cpu_seconds(bot.pid)
-            tally, wall, generator_cpu = load(bot.url, sessions, args.seconds)
+            tally, wall, generator_cpu = load(bot.url, sessions, args.seconds, args.think)
             server_cpu = cpu_seconds(bot.pid) - cpu0
             after = settle(db)
             rss = peak_rss_mb(bot.pid)
@@ -323,7 +331,7 @@ def run(args) -> dict:
                                for step, v in sorted(tally.by_step.items())},
         "errors": tally.errors, "unexpected_screens": len(tally.unexpected),
         "unexpected_examples": [u for u in tally.unexpected if u],
-        "flood_limit": args.flood_limit, "screens_flooded": tally.flooded, "screens_sorry": tally.sorry,
+        "flood_limit": args.flood_limit, "think_s": args.think, "screens_flooded": tally.flooded, "screens_sorry": tally.sorry,
         "screens_over_160": tally.over_160, "screens_not_gsm7": tally.not_gsm7, "longest_screen": tally.longest,
         "sessions_started": sum(tally.started.values()), "sessions_completed": completed,
         "completed_by_walk": tally.completed,
@@ -362,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, help="concurrent sessions (default 50, quick 6)")
     parser.add_argument("--seconds", type=float, help="length of the load (default 30, quick 2)")
     parser.add_argument("--members", type=int, help="members of the cluster (default 200, quick 60)")
-    parser.add_argument("--flood-limit", type=int, default=0, help="FLOOD_LIMIT for the server (default 0: off)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds a handset pauses before each answer, as a reader does (default 0: none)")
+    parser.add_argument("--flood-limit", type=int, default=20, help="FLOOD_LIMIT for the server (default 20)")
     parser.add_argument("--database-url", help="an empty database to use instead of a new SQLite file")
     args = parser.parse_args(argv)
     args.seconds = args.seconds or (2.0 if args.quick else 30.0)

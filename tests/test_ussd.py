@@ -521,9 +521,9 @@ def test_a_term_looked_up_by_ussd_and_its_more(handset, add_member, cluster):
     assert "Term of the week" in terms
     assert phone.answer(line_of(terms, "Look a term up")).startswith("CON Which term?")
     shown = phone.answer("cluster")
-    assert "luster" in shown
-    if shown.startswith("CON "):  # a long definition: 98 shows the next part, as MORE does by SMS
-        assert phone.answer("98") != shown
+    assert shown.startswith("CON Cluster: ") and shown.endswith("\n98 >") and "(MORE)" not in shown
+    more = phone.answer("98")  # the next part, as MORE does by SMS
+    assert more != shown and more.startswith(("CON ", "END ")) and "(MORE)" not in more
 
 
 def test_the_term_of_the_week_by_ussd(handset, add_member, cluster):

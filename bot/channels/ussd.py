@@ -32,6 +32,7 @@ from bot.config import Settings
 from bot.context import Ctx, refusal_for
 from bot.engine import Inbound
 from bot.handlers import menu
+from bot.handlers.glossary import MORE_HINT
 from storage.db import session_scope, utcnow
 from storage.glossary import GlossaryIndex
 from storage.members import normalise_phone
@@ -330,6 +331,9 @@ def _after(ctx: Ctx, place: Place, name: str, values: dict | None = None) -> Scr
         text = said[-1]  # an introduction and the first question: the question is what must show
     if waiting:
         place.flow = conv.flow
+        hint = ctx.t(MORE_HINT)  # a long answer's "(MORE)": on a screen, the key that shows more
+        if text.rstrip().endswith(hint):
+            text = f"{text.rstrip()[: -len(hint)].rstrip()}\n{MORE} >"
         return Screen(plain(text), end=False)
     finished = place.flow or name
     if finished in menu.RECEIPTS and ctx.member is not None and values is not None:
