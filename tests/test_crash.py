@@ -143,7 +143,7 @@ def crowd(db, cluster, add_member):
     return members, treasurer
 
 
-def test_sigkill_mid_traffic_loses_nothing_and_doubles_nothing(db, settings, crowd, tmp_path, cli_run, capsysbinary):
+def test_sigkill_mid_traffic_loses_nothing_and_doubles_nothing(db, settings, crowd, tmp_path, cli_run, progress):
     members, treasurer = crowd
     port = free_port()
     twilio = FakeTwilio().start()
@@ -184,12 +184,11 @@ def test_sigkill_mid_traffic_loses_nothing_and_doubles_nothing(db, settings, cro
     code, out, _ = cli_run("savings", "check")
     assert code == 0 and "passed" in out
     _check_logs_are_masked(server.log.read_text(errors="replace"), messages)
-    with capsysbinary.disabled():
-        print(f"\n[crash] {TOTAL} signed webhooks from {CLIENTS} clients in {elapsed:.1f} s; SIGKILL after "
-              f"{answered_before_kill} answers with {traffic.in_flight_lost} requests in flight; "
-              f"{traffic.refused} refused while down; {traffic.resent} messages resent; "
-              f"{sent} notifications sent once each after the restart ({drained:.1f} s after the traffic); "
-              f"0 lost, 0 doubled")
+    progress(f"[crash] {TOTAL} signed webhooks from {CLIENTS} clients in {elapsed:.1f} s; SIGKILL after "
+             f"{answered_before_kill} answers with {traffic.in_flight_lost} requests in flight; "
+             f"{traffic.refused} refused while down; {traffic.resent} messages resent; "
+             f"{sent} notifications sent once each after the restart ({drained:.1f} s after the traffic); "
+             f"0 lost, 0 doubled")
 
 
 def _queued(db) -> int:

@@ -124,7 +124,7 @@ def test_the_walker_reaches_every_flow_s_steps(states):
     print(f"\n[hostile] {len(states)} conversation steps reached; flows not reached by the walker: {unreached}")
 
 
-def test_hostile_text_at_every_conversation_step(db, open_settings, states, monkeypatch, capsys):
+def test_hostile_text_at_every_conversation_step(db, open_settings, states, monkeypatch, progress):
     budget = Budget(monkeypatch)
 
     @EXAMPLES
@@ -138,8 +138,7 @@ def test_hostile_text_at_every_conversation_step(db, open_settings, states, monk
 
     for state in states.values():
         at_step(state)
-    with capsys.disabled():
-        print(f"\n[hostile] {TRIED['messages']} hostile messages so far, {len(states)} conversation steps")
+    progress(f"[hostile] {TRIED['messages']} hostile messages so far, {len(states)} conversation steps")
 
 
 def _runner(name: str) -> str:
@@ -267,6 +266,5 @@ def test_malformed_telegram_bodies_get_4xx(web, db, body):
     assert counts(db)["members"] == 0
 
 
-def test_figures(capsys):
-    with capsys.disabled():
-        print(f"\n[hostile] inputs tried in this run: {dict(TRIED)}")
+def test_figures(progress):
+    progress(f"[hostile] inputs tried in this run: {dict(TRIED)}")

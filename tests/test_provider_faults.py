@@ -104,7 +104,7 @@ def inject(rng: random.Random, fake, counts: Counter) -> str:
 
 
 @pytest.mark.slow
-def test_a_stormy_provider_loses_nothing_and_dead_addresses_are_silenced(db, providers, capsys):
+def test_a_stormy_provider_loses_nothing_and_dead_addresses_are_silenced(db, providers, progress):
     twilio, telegram, dispatcher, clock, both = providers
     rng = random.Random(20250101)
     counts: Counter = Counter()
@@ -144,11 +144,10 @@ def test_a_stormy_provider_loses_nothing_and_dead_addresses_are_silenced(db, pro
         assert len([c for c in telegram.calls() if c.params.get("chat_id") == dead]) == 1
     injected = sum(counts.values())
     assert injected >= 20 and counts["429"] and counts["500"] and counts["timeout"] and counts["refused"]
-    with capsys.disabled():
-        print(f"\n[provider faults] {len(made)} messages, {injected} faults injected {dict(counts)}, "
-              f"{sum(1 for m in stored.values() if m.status == 'sent')} delivered, "
-              f"{duplicates} duplicates after timeouts, {len(INVALID_PHONES) + len(BLOCKED_CHATS)} dead addresses "
-              f"silenced, {clock.offset:.0f} s of provider time")
+    progress(f"[provider faults] {len(made)} messages, {injected} faults injected {dict(counts)}, "
+             f"{sum(1 for m in stored.values() if m.status == 'sent')} delivered, "
+             f"{duplicates} duplicates after timeouts, {len(INVALID_PHONES) + len(BLOCKED_CHATS)} dead addresses "
+             f"silenced, {clock.offset:.0f} s of provider time")
 
 
 class Timed:
