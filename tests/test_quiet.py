@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,14 +34,29 @@ def clusterbot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=120)
 
 
-def _running(cwd: Path, seconds: float, *args: str, **env: str) -> str:
-    """Start a long-running command, let it work, stop it as a PaaS would (SIGTERM): its stderr."""
+def _running(cwd: Path, seconds: float, *args: str, until: str | Path | None = None, **env: str) -> str:
+    """Start a long-running command, let it work `seconds` and then until `until` holds (a line it printed,
+    or a file it made; a minute at most, so a loaded machine waits longer instead of failing), stop it as a
+    PaaS would (SIGTERM): what it printed."""
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=_env(**env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(proc.stdout), daemon=True)
+    reader.start()
     time.sleep(seconds)
+
+    def held() -> bool:
+        if until is None:
+            return True
+        return until.exists() if isinstance(until, Path) else until in "".join(said)
+
+    deadline = time.monotonic() + 60
+    while not held() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    return out + err
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    return "".join(said)
 
 
 def _free_port() -> int:
@@ -67,10 +83,10 @@ def test_the_first_call_that_builds_the_database_is_quiet_too(tmp_path):
 
 def test_log_level_brings_the_bots_own_lines_back_and_a_wrong_one_is_refused(tmp_path):
     clusterbot(tmp_path, "cluster", "create", "Local", "--code", "TEST")
-    worker = _running(tmp_path, 3, "worker", LOG_LEVEL="info")
+    worker = _running(tmp_path, 3, "worker", LOG_LEVEL="info", until="now leads the scheduler")
     assert "INFO bot.leader: this process now leads the scheduler" in worker
     assert "apscheduler" not in worker, "APScheduler's routine lines stay quiet at INFO"
-    assert "apscheduler" in _running(tmp_path, 3, "worker", LOG_LEVEL="DEBUG")
+    assert "apscheduler" in _running(tmp_path, 3, "worker", LOG_LEVEL="DEBUG", until="apscheduler")
     done = clusterbot(tmp_path, "cluster", "list", LOG_LEVEL="loud")
     assert done.returncode == 2 and "LOG_LEVEL" in done.stderr and "Traceback" not in done.stderr
 
@@ -78,7 +94,7 @@ def test_log_level_brings_the_bots_own_lines_back_and_a_wrong_one_is_refused(tmp
 def test_serve_says_where_it_listens_and_nothing_else(tmp_path):
     clusterbot(tmp_path, "cluster", "create", "Local", "--code", "TEST")
     port = _free_port()
-    said = _running(tmp_path, 4, "serve", "--port", str(port))
+    said = _running(tmp_path, 4, "serve", "--port", str(port), until=f"127.0.0.1:{port}")
     assert f"clusterbot on http://127.0.0.1:{port} (simulator on)" in said
     assert [line for line in said.splitlines() if line.strip()] == [
         f"clusterbot on http://127.0.0.1:{port} (simulator on)"], said
@@ -86,7 +102,7 @@ def test_serve_says_where_it_listens_and_nothing_else(tmp_path):
 
 def test_files_left_beside_the_database_are_ignored_by_git(tmp_path):
     clusterbot(tmp_path, "cluster", "create", "Local", "--code", "TEST")
-    _running(tmp_path, 3, "worker")
+    _running(tmp_path, 3, "worker", until=tmp_path / "clusterbot.db.scheduler.lock")
     left = sorted(p.name for p in tmp_path.iterdir())
     assert "clusterbot.db.scheduler.lock" in left and "clusterbot.db" in left
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *left], cwd=ROOT, capture_output=True,

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlmodel import select
 
@@ -127,7 +127,21 @@ def _click_and_wait(driver, element) -> None:
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 10).until(lambda _driver: _replaced(old))
+
+
+def _replaced(old) -> bool:
+    """Whether the page `old` belonged to is gone. Chromium sometimes says so with "Node with given id does
+    not belong to the document" instead of a stale element (a race while the new page loads)."""
+    try:
+        old.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def _code(db) -> str:
