@@ -235,12 +235,18 @@ def per_message_type(url: str, data: Data, settings: Settings, samples: int) -> 
     Counted on a fresh engine for the same database: `cursor`, every statement SQLAlchemy sends through a
     cursor (SELECT, INSERT, UPDATE, DELETE, SAVEPOINT, RELEASE; before_cursor_execute); on SQLite also
     `sqlite`, every statement SQLite ran (the trace callback), which adds the BEGIN / BEGIN IMMEDIATE and
-    COMMIT the DBAPI connection issues itself, outside the cursor. Each type is sent first from `samples`
+    COMMIT the DBAPI connection issues itself, outside the cursor; `commits`, the transactions committed
+    (SQLAlchemy's commit event: one COMMIT each, on PostgreSQL also one BEGIN). Each type is sent first from `samples`
     members while counting, then from `samples` others while timing (no counting then)."""
     db = make_engine(url)
     counting = {"on": False}
     cursor: Counter[str] = Counter()
     traced: Counter[str] = Counter()
+
+    @event.listens_for(db, "commit")
+    def _commit(_conn):
+        if counting["on"]:
+            cursor["commits"] += 1
 
     @event.listens_for(db, "before_cursor_execute")
     def _count(_conn, _cursor, statement, _params, _context, _executemany):
@@ -281,7 +287,8 @@ def per_message_type(url: str, data: Data, settings: Settings, samples: int) -> 
             send(kind, base + j)
         cpu = time.process_time() - cpu0
         base += samples
-        figures = {"cursor": round(cursor["all"] / samples, 2),
+        commits = cursor.pop("commits", 0)
+        figures = {"cursor": round(cursor["all"] / samples, 2), "commits": round(commits / samples, 2),
                    "cursor_by_kind": {k: round(v / samples, 2) for k, v in sorted(cursor.items()) if k != "all"},
                    "cpu_ms": round(cpu * 1000 / samples, 3)}
         if traced:
@@ -375,11 +382,12 @@ def run(args) -> dict:
     settings = Settings.from_env(env)
     types = per_message_type(url, data, settings, samples)
     counted = ("sqlite: every statement SQLite ran, BEGIN/COMMIT included; " if backend == "sqlite" else "") + \
-        "cursor: statements through SQLAlchemy's cursor (SAVEPOINT/RELEASE included, BEGIN/COMMIT not)"
+        "cursor: statements through SQLAlchemy's cursor (SAVEPOINT/RELEASE included, BEGIN/COMMIT not); " \
+        "commits: transactions committed"
     print(f"in process, bot.engine.receive, {samples} messages a type ({counted}):")
-    print(f"  {'type':<8} {'sqlite':>6} {'cursor':>6} {'CPU ms':>7}  cursor by kind")
+    print(f"  {'type':<8} {'sqlite':>6} {'cursor':>6} {'commits':>7} {'CPU ms':>7}  cursor by kind")
     for kind, f in types.items():
-        print(f"  {kind:<8} {f.get('sqlite', '-'):>6} {f['cursor']:>6} {f['cpu_ms']:>7.3f}  "
+        print(f"  {kind:<8} {f.get('sqlite', '-'):>6} {f['cursor']:>6} {f['commits']:>7} {f['cpu_ms']:>7.3f}  "
               + ", ".join(f"{k} {v:g}" for k, v in f["cursor_by_kind"].items()))
     return {"backend": backend, "members": members, "requests_per_round": count, "rounds": args.rounds,
             "connections": args.connections, "seconds": args.seconds,
