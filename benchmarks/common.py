@@ -63,6 +63,12 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def add_common_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="a small run that proves the benchmark works")
     parser.add_argument("--results", type=Path, default=RESULTS, help="directory for <name>.json")

@@ -36,7 +36,15 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import func, select
 
-from benchmarks.common import latency_ms, measure, new_cluster, parser_for, peak_rss_mb, percentile
+from benchmarks.common import (
+    cpu_seconds,
+    latency_ms,
+    measure,
+    new_cluster,
+    parser_for,
+    peak_rss_mb,
+    percentile,
+)
 from benchmarks.inbound import Server
 from benchmarks.large import TERMS, Data, grow, phone, prepare
 from bot import sms
@@ -219,12 +227,6 @@ def warm_up(url: str, members: int) -> None:
                 raise RuntimeError(f"warm-up walks failed: {tally.errors} errors, {tally.unexpected}")
 
     asyncio.run(main())
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def setup(members: int, database_url: str | None) -> tuple[Data, str, Path, str]:

@@ -23,48 +23,14 @@ from storage.db import session_scope
 from storage.members import Identity, Member
 from storage.messages import InboundMessage, OutboundMessage
 from tests.conftest import Phone, with_settings
-from tests.fakes.africastalking import API_KEY, USERNAME
+from tests.fakes.africastalking import USERNAME
+from tests.fakes.africastalking_fixtures import KEY, SHORTCODE
 from tests.fakes.outbox import identity, message, queue
 
-pytest_plugins = ("tests.fakes.fixtures",)
+pytest_plugins = ("tests.fakes.fixtures", "tests.fakes.africastalking_fixtures")
 
-KEY = "cb-key-0123456789"
-SHORTCODE = "15555"
 ASHA, FAC, TREASURER = "+255712000001", "+255712000009", "+255712000008"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def at_settings(settings, fake_at, fake_twilio) -> Settings:
-    """Both providers configured (Twilio stays the default); AT and Twilio both point at their fakes."""
-    return with_settings(settings, at_username=USERNAME, at_api_key=API_KEY, at_api_base=fake_at.url,
-                         at_from=SHORTCODE, at_webhook_key=KEY, twilio_api_base=fake_twilio.url, sms_rate=1000.0)
-
-
-@pytest.fixture
-def dispatcher(db, at_settings, fake_clock):
-    d = Dispatcher(db, at_settings, [TwilioTransport(at_settings, timeout=2),
-                                     AfricasTalkingTransport(at_settings, timeout=2)], clock=fake_clock)
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def at_client(at_settings, db, dispatcher):
-    app = create_app(at_settings, db)
-    app.state.dispatcher = dispatcher
-    with TestClient(app, client=("127.0.0.1", 50000)) as c:
-        yield c
-
-
-@pytest.fixture
-def at_cluster(db, cluster) -> Cluster:
-    """The test cluster, its notices sent through Africa's Talking."""
-    with session_scope(db) as s:
-        row = s.get(Cluster, cluster.id)
-        row.sms_provider = "africastalking"
-        s.add(row)
-    return row
 
 
 def post_sms(client, number: str, text: str, *, msg_id: str | None = None, link_id: str = "", key: str | None = KEY):

@@ -25,18 +25,29 @@ def run_benchmark(name: str, results: Path, *extra: str) -> dict:
     return data
 
 
-def test_inbound_runs_and_reports_both_rates_their_ratio_and_memory(tmp_path):
-    data = run_benchmark("inbound", tmp_path, "--seconds", "1")
-    assert {"bare", "bot", "ratio", "bot_peak_rss_mb", "inbound_rows", "targets"} <= set(data)
-    for side in ("bare", "bot"):
-        assert {"rate", "requests", "errors", "generator_cpu_s", "generator_wall_s"} <= set(data[side])
+def test_inbound_runs_against_the_durable_reference_and_counts_statements_per_message_type(tmp_path):
+    data = run_benchmark("inbound", tmp_path, "--seconds", "1", "--rounds", "1")
+    assert {"durable", "bare", "bot", "ratio", "ratio_bare", "bot_peak_rss_mb", "inbound_rows", "durable_rows",
+            "statements", "targets"} <= set(data)
+    for side in ("durable", "bare", "bot"):
+        assert {"rate", "requests", "errors", "latency_p50_ms", "latency_p99_ms", "server_cpu_ms_per_message",
+                "generator_cpu_s", "generator_wall_s", "rounds"} <= set(data[side])
         assert data[side]["requests"] > 0 and data[side]["errors"] == 0
+        assert len(data[side]["rounds"]) == 1
     assert data["inbound_rows"] >= data["bot"]["requests"]  # every answered request was recorded
+    assert data["durable_rows"] >= data["durable"]["requests"]  # and by the reference: no sid repeated
+    assert not data["bot"]["wrapped"] and not data["durable"]["wrapped"]
+    assert set(data["statements"]) == {"BAL", "STMT", "DEF", "EVENTS", "YES", "BUY", "HELP", "unknown"}
+    for figures in data["statements"].values():
+        assert figures["cursor"] > 0 and figures["sqlite"] > figures["cursor"]  # BEGIN and COMMIT besides
+        assert figures["cursor_by_kind"]["INSERT"] >= 1  # the inbound row at least
+        assert figures["cpu_ms"] > 0
 
 
 def test_inbound_falls_back_to_the_python_generator(tmp_path):
-    data = run_benchmark("inbound", tmp_path, "--seconds", "1", "--generator", "python")
-    assert data["bot"]["tool"] == "python-httpx" and data["bot"]["requests"] > 0
+    data = run_benchmark("inbound", tmp_path, "--seconds", "1", "--rounds", "1", "--generator", "python")
+    assert data["bot"]["tool"] == data["durable"]["tool"] == "python-httpx"
+    assert data["bot"]["requests"] > 0 and data["durable"]["requests"] > 0
 
 
 def test_broadcast_runs_and_loses_nothing(tmp_path):

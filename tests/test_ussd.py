@@ -14,10 +14,6 @@ from starlette.testclient import TestClient
 from bot import i18n, sms
 from bot.app import create_app
 from bot.channels import ussd
-from bot.channels.africastalking import AfricasTalkingTransport
-from bot.channels.twilio_sms import TwilioTransport
-from bot.config import Settings
-from bot.dispatch import Dispatcher
 from bot.handlers import menu
 from bot.scheduler import run_due
 from storage import events as event_store
@@ -33,47 +29,13 @@ from storage.polls import PollRecipient, PollResponse
 from storage.purchases import Pledge
 from storage.ussd import UssdSession
 from tests.conftest import with_settings
-from tests.fakes.africastalking import API_KEY, USERNAME
+from tests.fakes.africastalking_fixtures import KEY, SERVICE
 from tests.test_africastalking import post_sms
 
-pytest_plugins = ("tests.fakes.fixtures",)
+pytest_plugins = ("tests.fakes.fixtures", "tests.fakes.africastalking_fixtures")
 
-KEY = "cb-key-0123456789"
-SERVICE = "*384*123#"
 ASHA, FAC, TREASURER, STRANGER = "+255712000001", "+255712000009", "+255712000008", "+255712000077"
 _sessions = itertools.count(1)
-
-
-@pytest.fixture
-def at_settings(settings, fake_at, fake_twilio) -> Settings:
-    return with_settings(settings, at_username=USERNAME, at_api_key=API_KEY, at_api_base=fake_at.url,
-                         at_from="15555", at_webhook_key=KEY, twilio_api_base=fake_twilio.url, sms_rate=1000.0,
-                         ussd_service_code=SERVICE)
-
-
-@pytest.fixture
-def dispatcher(db, at_settings, fake_clock):
-    d = Dispatcher(db, at_settings, [TwilioTransport(at_settings, timeout=2),
-                                     AfricasTalkingTransport(at_settings, timeout=2)], clock=fake_clock)
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def at_client(at_settings, db, dispatcher):
-    app = create_app(at_settings, db)
-    app.state.dispatcher = dispatcher
-    with TestClient(app, client=("127.0.0.1", 50000)) as c:
-        yield c
-
-
-@pytest.fixture
-def at_cluster(db, cluster) -> Cluster:
-    with session_scope(db) as s:
-        row = s.get(Cluster, cluster.id)
-        row.sms_provider = "africastalking"
-        s.add(row)
-    return row
 
 
 def post_ussd(client, session_id: str, number: str, text: str, *, key: str | None = KEY):

@@ -5,6 +5,7 @@ Revises: 0001_foundation
 """
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision = "ussd_0001"
@@ -31,9 +32,9 @@ def upgrade() -> None:
         sa.Column("duration_ms", sa.Integer(), nullable=False),
         sa.Column("hops", sa.Integer(), nullable=False),
         sa.Column("error", sa.String(length=200), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
-        sa.Column("ended_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("ended_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.UniqueConstraint("session_id"),
     )
     op.create_index("ix_ussd_sessions_phone", "ussd_sessions", ["phone"])
