@@ -23,8 +23,7 @@ from storage.db import session_scope
 from storage.members import Identity, Member
 from storage.messages import InboundMessage, OutboundMessage
 from tests.conftest import Phone, with_settings
-from tests.fakes.africastalking import USERNAME
-from tests.fakes.africastalking_fixtures import KEY, SHORTCODE
+from tests.fakes.africastalking import KEY, SHORTCODE, USERNAME
 from tests.fakes.outbox import identity, message, queue
 
 pytest_plugins = ("tests.fakes.fixtures", "tests.fakes.africastalking_fixtures")

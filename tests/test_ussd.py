@@ -29,7 +29,7 @@ from storage.polls import PollRecipient, PollResponse
 from storage.purchases import Pledge
 from storage.ussd import UssdSession
 from tests.conftest import with_settings
-from tests.fakes.africastalking_fixtures import KEY, SERVICE
+from tests.fakes.africastalking import KEY, SERVICE
 from tests.test_africastalking import post_sms
 
 pytest_plugins = ("tests.fakes.fixtures", "tests.fakes.africastalking_fixtures")

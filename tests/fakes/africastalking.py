@@ -8,6 +8,9 @@ from tests.fakes.server import Answer, FakeServer, Fault, Recorded
 
 USERNAME = "sandbox"
 API_KEY = "at-test-key-0123456789"
+KEY = "cb-key-0123456789"  # the app's AT_WEBHOOK_KEY in tests: every AT callback URL carries it as ?key=
+SHORTCODE = "15555"
+SERVICE = "*384*123#"  # USSD_SERVICE_CODE
 STATUS_NAMES = {100: "Processed", 101: "Success", 102: "Queued", 401: "RiskHold", 402: "InvalidSenderId",
                 403: "InvalidPhoneNumber", 404: "UnsupportedNumberType", 405: "InsufficientBalance",
                 406: "UserInBlacklist", 407: "CouldNotRoute", 409: "DoNotDisturbRejection",

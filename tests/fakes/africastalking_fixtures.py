@@ -14,11 +14,7 @@ from bot.dispatch import Dispatcher
 from storage.clusters import Cluster
 from storage.db import session_scope
 from tests.conftest import with_settings
-from tests.fakes.africastalking import API_KEY, USERNAME
-
-KEY = "cb-key-0123456789"  # AT_WEBHOOK_KEY: every AT callback URL carries it as ?key=
-SHORTCODE = "15555"
-SERVICE = "*384*123#"  # USSD_SERVICE_CODE
+from tests.fakes.africastalking import API_KEY, KEY, SERVICE, SHORTCODE, USERNAME
 
 
 @pytest.fixture
