@@ -55,10 +55,11 @@ def progress(request):
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL run only the tests that reach the database under test (those using `database_url`,
     through `db`, `settings`, `client`...): the others never see the backend, so the SQLite run has run
-    them already, identically."""
+    them already, identically. Slow tests stay: scripts/test runs them once, here."""
     if config.getoption("--db") != "postgres":
         return
-    neutral = [item for item in items if not {"database_url", "backend"} & set(getattr(item, "fixturenames", ()))]
+    neutral = [item for item in items if not {"database_url", "backend"} & set(getattr(item, "fixturenames", ()))
+               and item.get_closest_marker("slow") is None]  # the slow ones run only in this run
     if neutral:
         config.hook.pytest_deselected(items=neutral)
         items[:] = [item for item in items if item not in neutral]
