@@ -25,6 +25,7 @@ from storage.messages import Conversation, InboundMessage, OutboundMessage, find
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1600
+LAST_SEEN_STEP = timedelta(minutes=1)  # identities.last_seen_at is written at most this often per address
 
 
 @dataclass
@@ -70,9 +71,10 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
     with session_scope(db) as session:
         claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
         identity, member, cluster, conversation = _load(session, inbound)
+        guess = _likely_command(text, conversation, route)  # written with the row: no UPDATE when it holds
         inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
                                 address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
-                                text=text, command="", received_at=now)
+                                text=text, command=guess, received_at=now)
         if inbound_id is None:
             session.rollback()  # a delivery already seen changes nothing, not even a first-contact identity
             earlier = find_inbound(session, inbound.channel, inbound.provider_id)
@@ -82,7 +84,8 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
             # about the SMS the carrier blocked
             identity.opted_out = False
             identity.opt_out_reason = ""
-        identity.last_seen_at = now
+        if identity.last_seen_at is None or identity.last_seen_at < now - LAST_SEEN_STEP:
+            identity.last_seen_at = now  # which address a member last wrote from: a minute is precise enough
         session.add(identity)
         ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
                   lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
@@ -94,7 +97,8 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
         else:
             _handle(ctx, inbound, route)
-        session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
+        if ctx.command[:40] != guess:
+            session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
         rows = [outbox.queue(session, identity, r.text, buttons=r.buttons, inbound_id=inbound_id,
                              cluster_id=ctx.cluster.id if ctx.cluster else None, status=reply_status,
                              member_id=identity.member_id, provider=inbound.provider,
@@ -121,6 +125,15 @@ _FLOOD_COUNT = select(func.count()).select_from(InboundMessage).where(
     InboundMessage.received_at > bindparam("since"))
 _SET_COMMAND = (update(InboundMessage).where(InboundMessage.id == bindparam("row_id"))
                 .values(command=bindparam("new_command")))
+
+
+def _likely_command(text: str, conversation: Conversation | None, route) -> str:
+    """The command the inbound row will most likely record, known before the handler runs: a keyword sent
+    outside a conversation (most messages). Anything else is recorded once routing has decided."""
+    if route is not None or conversation is not None:
+        return ""
+    found = router.match(text)
+    return found.command if found is not None and found.command in TABLE.commands else ""
 
 
 def _load(session: Session, inbound: Inbound) -> tuple[Identity, Member | None, Cluster | None,
