@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import insert as sa_insert
 from sqlmodel import Session
 
 from bot import i18n, sms
 from storage.clusters import Cluster, quiet_until
-from storage.db import utcnow
+from storage.db import build, utcnow
 from storage.members import UNSOLICITED, Identity, Member, contact_identity
 from storage.messages import OutboundMessage
 
@@ -31,21 +32,51 @@ def queue(session: Session, identity: Identity, text: str, *, kind: str = "reply
           now: datetime | None = None, urgent: bool = False) -> OutboundMessage:
     """`provider`: who sends it (a reply: the provider the person wrote through); None: the cluster's SMS
     provider, '' when it has none (the dispatcher's default, SMS_PROVIDER). `now`/`urgent`: quiet hours
-    (held_until)."""
+    (held_until). The row is written with the session's next flush."""
+    msg = compose(session, identity, text, kind=kind, buttons=buttons, member_id=member_id, cluster_id=cluster_id,
+                  inbound_id=inbound_id, batch=batch, status=status, provider=provider, link_id=link_id,
+                  now=now, urgent=urgent)
+    session.add(msg)
+    return msg
+
+
+def compose(session: Session, identity: Identity, text: str, *, kind: str = "reply",
+            buttons: list[tuple[str, str]] | None = None, member_id: int | None = None,
+            cluster_id: int | None = None, inbound_id: int | None = None, batch: str = "",
+            status: str = "queued", provider: str | None = None, link_id: str = "",
+            now: datetime | None = None, urgent: bool = False) -> OutboundMessage:
+    """The outbox row queue() writes, not yet in the session (insert() writes rows composed this way)."""
     body, segments, encoding = render_for_channel(identity.channel, text)
     if provider is None:
         provider = _cluster_provider(session, identity.channel, cluster_id)
     held = None if urgent else held_until(session, kind, cluster_id, now or utcnow())
-    msg = OutboundMessage(channel=identity.channel, provider=provider, link_id=link_id,
-                          address=identity.address, identity_id=identity.id,
-                          member_id=member_id if member_id is not None else identity.member_id,
-                          cluster_id=cluster_id, inbound_id=inbound_id, kind=kind, batch=batch, text=body,
-                          buttons=json.dumps(buttons) if buttons and identity.channel == "telegram" else "",
-                          segments=segments, encoding=encoding, status=status)
+    msg = build(OutboundMessage, channel=identity.channel, provider=provider, link_id=link_id,
+                address=identity.address, identity_id=identity.id,
+                member_id=member_id if member_id is not None else identity.member_id,
+                cluster_id=cluster_id, inbound_id=inbound_id, kind=kind, batch=batch, text=body,
+                buttons=json.dumps(buttons) if buttons and identity.channel == "telegram" else "",
+                segments=segments, encoding=encoding, status=status)
     if held is not None:
         msg.next_attempt_at = held
-    session.add(msg)
     return msg
+
+
+def insert(session: Session, rows: list[OutboundMessage]) -> None:
+    """Write composed rows now, one Core INSERT each, outside the ORM's unit of work (which costs more
+    Python than the INSERT itself): the engine's replies, the last rows of a message's transaction. The
+    objects stay out of the session, with their ids set. Whatever the session holds is flushed first, so
+    ids keep the order in which rows were queued."""
+    if not rows:
+        return
+    session.flush()
+    connection = session.connection()
+    for row in rows:
+        row.id = connection.execute(_INSERT, {name: getattr(row, name) for name in _COLUMNS}).scalar_one()
+
+
+_TABLE = OutboundMessage.__table__
+_COLUMNS = tuple(c.name for c in _TABLE.columns if c.name != "id")
+_INSERT = sa_insert(_TABLE).returning(_TABLE.c.id)  # built once
 
 
 def _cluster_provider(session: Session, channel: str, cluster_id: int | None) -> str:

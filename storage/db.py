@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Integer, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session, SQLModel, create_engine, select
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -255,6 +256,23 @@ def insert_new(session: Session, model: type[SQLModel], **values) -> int | None:
 
 
 _INSERT_NEW: dict[tuple[str, type], object] = {}  # built once per dialect and table
+
+
+def build(model: type[SQLModel], **values):
+    """A new (transient) row of `model` without SQLModel's __init__, which sets every field through the
+    ORM's instrumentation (about 120 µs for a 20-column row; this takes 8): the field defaults, then
+    `values`, as plain loaded values. For rows written with Core (storage rules still decide every value)."""
+    defaults = _DEFAULTS.get(model)
+    if defaults is None:
+        defaults = _DEFAULTS[model] = [(name, f.default_factory, f.default) for name, f in model.model_fields.items()]
+    row = manager_of_class(model).new_instance()
+    row.__dict__.update({name: factory() if factory is not None else default for name, factory, default in defaults})
+    row.__dict__.update(values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return row
+
+
+_DEFAULTS: dict[type, list] = {}
 
 
 def insert_once(session: Session, row: SQLModel) -> bool:

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
-from sqlalchemy import BigInteger, update
+from sqlalchemy import BigInteger, bindparam, update
 from sqlmodel import Field, Session, SQLModel, UniqueConstraint, col, func, select
 
 from storage import audit
@@ -172,6 +172,14 @@ class Entry(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
 
 
+# Built once, bound per call: the hot reads of BAL and STMT (building a statement costs more Python than
+# SQLite takes to run it)
+_ACCOUNT = select(Account).where(Account.cluster_id == bindparam("cluster_id"),
+                                 Account.member_id == bindparam("member_id"))
+_CURRENT_LOAN = (select(Loan).where(Loan.account_id == bindparam("account_id"), col(Loan.status).in_(OPEN_LOAN))
+                 .order_by(Loan.id.desc()))
+
+
 class SavingsError(ValueError):
     """A savings rule refused the change; `code` names the rule, `detail` carries what the reply needs."""
 
@@ -229,9 +237,7 @@ def set_rules(session: Session, cluster: Cluster, actor: str = "cli", **changes)
 
 
 def account_for(session: Session, cluster: Cluster, member: Member, *, create: bool = True) -> Account | None:
-    account = session.exec(
-        select(Account).where(Account.cluster_id == cluster.id, Account.member_id == member.id)
-    ).first()
+    account = session.exec(_ACCOUNT, params={"cluster_id": cluster.id, "member_id": member.id}).first()
     if account is None and create:
         account = Account(cluster_id=cluster.id, member_id=member.id, currency=cluster.currency)
         if not insert_once(session, account):
@@ -623,11 +629,7 @@ def local_date(moment: datetime, cluster: Cluster) -> date:
 
 def current_loan(session: Session, account: Account) -> Loan | None:
     """The member's loan still in progress (requested, approved or disbursed), if any."""
-    return session.exec(
-        select(Loan)
-        .where(Loan.account_id == account.id, col(Loan.status).in_(OPEN_LOAN))
-        .order_by(Loan.id.desc())
-    ).first()
+    return session.exec(_CURRENT_LOAN, params={"account_id": account.id}).first()
 
 
 def loan_limit(session: Session, cluster: Cluster, account: Account) -> int:

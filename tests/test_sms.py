@@ -182,3 +182,22 @@ def test_fit_shortens_only_the_names_and_only_on_sms():
     amharic = sms.fit(word, values, amharic=True)
     assert amharic.fits and "ሰሰ" in amharic.text and sms.encode(amharic.text).units <= 134
     assert sms.for_channel(word, values, channel="telegram", lang="en") == word(values)
+
+
+# plain GSM-7, its escape characters, letters with a GSM-7 spelling or none, Amharic, an emoji
+_MIXED = st.text(alphabet=st.sampled_from(list(GSM_TABLE) + list("^{}\\[~]|€") + list("êçœ’“…\tĀ") +
+                                          list("ሰላምአበበ") + ["\U0001F600"]), max_size=400)
+
+
+@given(st.one_of(_MIXED, st.text(alphabet=st.sampled_from(list(GSM_TABLE)), max_size=400),
+                 st.tuples(st.text(alphabet=st.sampled_from(list(GSM_TABLE)), min_size=1, max_size=5),
+                           st.integers(1, 150)).map(lambda t: t[0] * t[1])))
+def test_the_short_cut_for_plain_text_counts_as_the_walk_does(text):
+    assert sms.encode(text) == sms._encode_walk(text)
+    assert sms.outgoing(text) == (sms.normalise(text) if sms.is_gsm7(sms.normalise(text)) else text)
+
+
+@pytest.mark.parametrize("length", [0, 1, 153, 159, 160, 161, 306, 307, 459, 460, 1600])
+def test_plain_text_at_each_segment_boundary_counts_as_the_walk_does(length):
+    text = ("Savings 5,000 TSh. " * 100)[:length]
+    assert sms.encode(text) == sms._encode_walk(text)

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import func, select
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.twilio_sms import TwilioTransport, classify, retry_after
+from bot.channels.twilio_sms import TwilioTransport, classify, retry_after, twiml
 from bot.dispatch import Dispatcher
 from storage.db import session_scope
 from storage.members import Identity
@@ -211,3 +214,11 @@ def test_requests_carry_the_account_credentials(settings, db):
         queue(db, PHONE)
         assert Dispatcher(db, live, [TwilioTransport(live)]).drain().sent == 1
         assert fake.calls()[0].path == f"/2010-04-01/Accounts/{settings.twilio_account_sid}/Messages.json"
+
+
+@given(st.lists(st.text(max_size=200), max_size=3))
+def test_the_twiml_answer_is_what_twilios_library_writes(texts):
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    assert twiml(texts) == str(response)

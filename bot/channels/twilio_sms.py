@@ -6,12 +6,12 @@ import logging
 import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from xml.sax.saxutils import escape
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.config import Settings
 from bot.dispatch import SendError
@@ -67,10 +67,16 @@ def inbound_from_form(form: dict[str, str], settings: Settings) -> Inbound | Non
 
 
 def twiml(texts: list[str]) -> str:
-    response = MessagingResponse()
-    for text in texts:
-        response.message(text)
-    return str(response)
+    """The TwiML answer carrying the replies: what twilio's MessagingResponse writes, character for
+    character (tests/test_twilio.py compares them), without building an element tree for it."""
+    if not texts:
+        return _TWIML_EMPTY
+    return _TWIML_HEAD + "".join(f"<Message>{escape(text)}</Message>" if text else "<Message />"
+                                 for text in texts) + "</Response>"
+
+
+_TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
+_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 class _HeaderKeepingClient(TwilioHttpClient):
