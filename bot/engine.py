@@ -63,12 +63,34 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
     simulator) and "queued" when the dispatcher must send them (Telegram). `glossary` is the process's
     lookup index, kept by whoever keeps the engine; without it a lookup builds one for itself. `route`
     replaces the keyword routing for a channel that reads its answers itself (a USSD menu: the answer is
-    a menu choice, bot/channels/ussd.py); it runs in the same savepoint, with the same Ctx.
+    a menu choice, bot/channels/ussd.py); it runs where the handler would, with the same Ctx.
+
+    A handler that fails changes nothing: its whole transaction is rolled back and the message is taken
+    again, recorded with an apology as its reply and the handler not run (rare, so no savepoint is paid
+    for on every message; on PostgreSQL a failed statement leaves nothing to roll back to anyway).
     """
     now = now or utcnow()
     text = clean_text(inbound.text)
     inbound = replace(inbound, address=clean_text(inbound.address)[:64],
                       provider_id=clean_text(inbound.provider_id)[:64])
+    try:
+        return _receive(db, settings, inbound, text, now, reply_status, glossary, route)
+    except _HandlerFailed as failure:
+        return _receive(db, settings, inbound, text, now, reply_status, glossary, route, failed=failure.command)
+
+
+class _HandlerFailed(Exception):
+    """A handler raised: its transaction is rolled back and the message taken again without it."""
+
+    def __init__(self, command: str):
+        super().__init__(command)
+        self.command = command
+
+
+def _receive(db: Engine, settings: Settings, inbound: Inbound, text: str, now: datetime, reply_status: str,
+             glossary: GlossaryIndex | None, route: Callable[[Ctx], None] | None,
+             failed: str | None = None) -> Outcome:
+    """One attempt at receive(); `failed`: the command whose handler failed in the attempt before."""
     with session_scope(db) as session:
         claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
         identity, member, cluster, conversation = _load(session, inbound)
@@ -94,7 +116,11 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
                   lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
                   conversation=conversation, table=TABLE, glossary=glossary or GlossaryIndex())
         # a menu channel (route given) paces itself: one screen per answer, sessions timed by the gateway
-        if route is None and _flooded(session, settings, inbound, now, member):
+        if failed is not None:
+            ctx.command = failed
+            ctx.conversation = None
+            ctx.reply("Sorry, something went wrong. Please try again later.")
+        elif route is None and _flooded(session, settings, inbound, now, member):
             ctx.command = "FLOOD"
             if _flood_count(session, inbound, now) == settings.flood_limit + 1:
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
@@ -177,18 +203,15 @@ def _flooded(session: Session, settings: Settings, inbound: Inbound, now: dateti
 
 
 def _handle(ctx: Ctx, inbound: Inbound, route: Callable[[Ctx], None] | None = None) -> None:
-    """Run the handler inside a savepoint: if it fails, its changes go and an apology is the reply."""
+    """Run the handler; if it fails, _HandlerFailed rolls its transaction back (see receive)."""
     try:
-        with ctx.session.begin_nested():
-            if route is not None:
-                route(ctx)
-            else:
-                _route(ctx, inbound)
+        if route is not None:
+            route(ctx)
+        else:
+            _route(ctx, inbound)
     except Exception:
         log.exception("handler failed for %s", ctx.command or "flow")
-        ctx.replies = []
-        ctx.conversation = None
-        ctx.reply("Sorry, something went wrong. Please try again later.")
+        raise _HandlerFailed(ctx.command) from None
 
 
 def route_text(ctx: Ctx) -> None:
