@@ -54,7 +54,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
                 await run_in_threadpool(stop)
 
     def wake_dispatcher(request: Request) -> None:
-        dispatcher = getattr(request.app.state, "dispatcher", None)
+        dispatcher = request.app.state.dispatcher
         if dispatcher is not None:
             dispatcher.wake.set()
 
@@ -354,5 +354,6 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.db = db
+    app.state.dispatcher = None  # `serve` puts its dispatcher here; read on every webhook (a miss raises inside)
     app.state.settings = settings
     return app

@@ -93,7 +93,7 @@ def _receive(db: Engine, settings: Settings, inbound: Inbound, text: str, now: d
     """One attempt at receive(); `failed`: the command whose handler failed in the attempt before."""
     with session_scope(db) as session:
         claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
-        identity, member, cluster, conversation = _load(session, inbound)
+        identity, member, cluster, conversation, earlier = _load(session, inbound, now)
         guess = _likely_command(text, conversation, route)  # written with the row: no UPDATE when it holds
         inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
                                 address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
@@ -120,9 +120,9 @@ def _receive(db: Engine, settings: Settings, inbound: Inbound, text: str, now: d
             ctx.command = failed
             ctx.conversation = None
             ctx.reply("Sorry, something went wrong. Please try again later.")
-        elif route is None and _flooded(session, settings, inbound, now, member):
+        elif route is None and _flooded(settings, earlier + 1, member):
             ctx.command = "FLOOD"
-            if _flood_count(session, inbound, now) == settings.flood_limit + 1:
+            if earlier + 1 == settings.flood_limit + 1:  # the first message past the limit: say it once
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
         else:
             _handle(ctx, inbound, route)
@@ -144,14 +144,15 @@ def _receive(db: Engine, settings: Settings, inbound: Inbound, text: str, now: d
 
 
 # Built once: constructing a statement costs more Python than the SQLite query it runs.
-_LOAD = (select(Identity, Member, Cluster, Conversation)
+_FLOOD_COUNT = (select(func.count()).select_from(InboundMessage)
+                .where(InboundMessage.channel == bindparam("channel"), InboundMessage.address == bindparam("address"),
+                       InboundMessage.received_at > bindparam("since"))
+                .scalar_subquery())
+_LOAD = (select(Identity, Member, Cluster, Conversation, _FLOOD_COUNT)
          .where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
          .outerjoin(Member, Member.id == Identity.member_id)
          .outerjoin(Cluster, Cluster.id == Member.cluster_id)
          .outerjoin(Conversation, Conversation.identity_id == Identity.id))
-_FLOOD_COUNT = select(func.count()).select_from(InboundMessage).where(
-    InboundMessage.channel == bindparam("channel"), InboundMessage.address == bindparam("address"),
-    InboundMessage.received_at > bindparam("since"))
 _SEEN = update(Identity).where(Identity.id == bindparam("row_id")).values(last_seen_at=bindparam("seen"))
 _SET_COMMAND = (update(InboundMessage).where(InboundMessage.id == bindparam("row_id"))
                 .values(command=bindparam("new_command")))
@@ -166,10 +167,11 @@ def _likely_command(text: str, conversation: Conversation | None, route) -> str:
     return found.command if found is not None and found.command in TABLE.commands else ""
 
 
-def _load(session: Session, inbound: Inbound) -> tuple[Identity, Member | None, Cluster | None,
-                                                        Conversation | None]:
-    """The sender's identity, member, cluster and open conversation in one query; a first contact adds one."""
-    params = {"channel": inbound.channel, "address": inbound.address}
+def _load(session: Session, inbound: Inbound, now: datetime) -> tuple[Identity, Member | None, Cluster | None,
+                                                                      Conversation | None, int]:
+    """The sender's identity, member, cluster, open conversation and how many messages the address sent in
+    the minute before this one (the flood count), in one query; a first contact adds the identity."""
+    params = {"channel": inbound.channel, "address": inbound.address, "since": now - timedelta(minutes=1)}
     row = session.exec(_LOAD, params=params).first()
     if row is None:
         get_or_create_identity(session, inbound.channel, inbound.address)
@@ -188,18 +190,13 @@ def _language(member: Member | None, identity, text: str, settings: Settings) ->
     return settings.default_language
 
 
-def _flood_count(session: Session, inbound: Inbound, now: datetime) -> int:
-    return session.connection().execute(_FLOOD_COUNT, {"channel": inbound.channel, "address": inbound.address,
-                                                       "since": now - timedelta(minutes=1)}).scalar_one()
-
-
-def _flooded(session: Session, settings: Settings, inbound: Inbound, now: datetime, member: Member | None) -> bool:
-    """Whether this sender is past the flood limit. An active officer never is: approving a queue of members,
-    confirming deposits or answering a guided flow step by step is their work, not a flood. The inbound row
-    is already in the table (inserted directly), so the count needs no flush first (a Core count: none)."""
+def _flooded(settings: Settings, count: int, member: Member | None) -> bool:
+    """Whether `count` messages in a minute (this one included) put the sender past the flood limit. An
+    active officer never is: approving a queue of members, confirming deposits or answering a guided flow
+    step by step is their work, not a flood."""
     if settings.flood_limit <= 0 or (member is not None and member.is_admin and member.status == "active"):
         return False
-    return _flood_count(session, inbound, now) > settings.flood_limit
+    return count > settings.flood_limit
 
 
 def _handle(ctx: Ctx, inbound: Inbound, route: Callable[[Ctx], None] | None = None) -> None:

@@ -6,6 +6,9 @@ before it checks any signature: a stranger's 500 MB post costs at most `limit` b
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote_plus
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.types import Message
@@ -43,6 +46,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def read_form(request: Request, limit: int) -> dict[str, str] | None:
     """The posted form's text fields, or None when it is malformed; raises BodyTooLarge past `limit`."""
     body = await read_body(request, limit)
+    plain = _plain_form(request, body)
+    if plain is not None:
+        return plain
     sent = False
 
     async def replay() -> Message:
@@ -57,3 +63,21 @@ async def read_form(request: Request, limit: int) -> dict[str, str] | None:
     except Exception:  # a malformed multipart or urlencoded body, whatever the parser raises
         return None
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+FIELDS = 1000  # what Starlette's form parser accepts; more is a malformed form
+_URLENCODED = "application/x-www-form-urlencoded"
+_PLAIN = re.compile(rb"[^&;=]+=[^&;=]*(?:&[^&;=]+=[^&;=]*)*")
+
+
+def _plain_form(request: Request, body: bytes) -> dict[str, str] | None:
+    """The fields of a urlencoded body in its plain shape (`name=value&...`, every field one `=`, no `;`:
+    what Twilio and Africa's Talking post), read exactly as Starlette's parser reads them (latin-1, then
+    unquote_plus; the last of a repeated name) without its per-byte callbacks; None for anything else,
+    which Starlette's parser then reads (tests/test_webbody.py compares the two)."""
+    if request.headers.get("content-type", "").partition(";")[0].strip() != _URLENCODED:
+        return None
+    if not _PLAIN.fullmatch(body) or body.count(b"&") >= FIELDS:
+        return None
+    return {unquote_plus(name): unquote_plus(value)
+            for name, _, value in (field.partition("=") for field in body.decode("latin-1").split("&"))}

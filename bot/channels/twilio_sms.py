@@ -54,7 +54,15 @@ def public_url(settings: Settings, path: str, query: str = "") -> str:
 def signature_ok(settings: Settings, url: str, params: dict[str, str], signature: str | None) -> bool:
     if not signature or not settings.twilio_auth_token:
         return False
-    return RequestValidator(settings.twilio_auth_token).validate(url, params, signature)
+    return RequestValidator(settings.twilio_auth_token).validate(url, _Params(params), signature)
+
+
+class _Params(dict):
+    """The form as the validator reads a MultiDict: given as a plain dict it looks every value up through
+    two AttributeErrors (no getall, no getlist), for each field, twice."""
+
+    def getall(self, name: str) -> list[str]:
+        return [self[name]]
 
 
 def inbound_from_form(form: dict[str, str], settings: Settings) -> Inbound | None:
