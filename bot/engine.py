@@ -120,9 +120,9 @@ def _receive(db: Engine, settings: Settings, inbound: Inbound, text: str, now: d
             ctx.command = failed
             ctx.conversation = None
             ctx.reply("Sorry, something went wrong. Please try again later.")
-        elif route is None and _flooded(settings, earlier + 1, member):
+        elif route is None and _flooded(settings, earlier + 1, member):  # + 1: this message
             ctx.command = "FLOOD"
-            if earlier + 1 == settings.flood_limit + 1:  # the first message past the limit: say it once
+            if earlier == settings.flood_limit:  # the first message past the limit: say it once
                 ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
         else:
             _handle(ctx, inbound, route)
