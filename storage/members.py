@@ -11,7 +11,7 @@ from sqlmodel import Field, Session, SQLModel, UniqueConstraint, func, or_, sele
 
 from storage import audit
 from storage.clusters import Cluster
-from storage.db import insert_once, lock_row, utcnow
+from storage.db import insert_new, lock_row, utcnow
 
 LANGUAGES = ("en", "sw", "fr", "am")
 GENDERS = ("female", "male", "other")
@@ -104,7 +104,7 @@ def get_or_create_identity(session: Session, channel: str, address: str) -> Iden
     stmt = select(Identity).where(Identity.channel == channel, Identity.address == address)
     identity = session.exec(stmt).first()
     if identity is None:
-        insert_once(session, Identity(channel=channel, address=address))
+        insert_new(session, Identity, channel=channel, address=address)  # one statement, no savepoint
         identity = session.exec(stmt).one()
     return identity
 
