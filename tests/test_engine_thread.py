@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from starlette.testclient import TestClient
 
 from bot import engine as bot_engine
+from bot.app import create_app
 from bot.channels import ussd
-from tests.conftest import next_sid, sign, twiml_texts
-from tests.fakes.africastalking import KEY, SERVICE
+from tests.conftest import next_sid, sign, twiml_texts, with_settings
+from tests.fakes import text_update
 from tests.test_africastalking import post_sms
+from tests.test_ussd import post_ussd
 
 pytest_plugins = ("tests.fakes.fixtures", "tests.fakes.africastalking_fixtures")
 
@@ -53,8 +56,17 @@ def test_twilio_sms_runs_on_the_loop_on_sqlite_and_in_a_thread_on_postgresql(cli
 def test_africas_talking_sms_and_ussd_run_where_twilio_does(at_client, cluster, add_member, backend, where):
     add_member("+255712000001", language="sw")
     assert post_sms(at_client, "+255712000001", "salio").status_code == 200
-    r = at_client.post(f"/webhooks/africastalking/ussd?key={KEY}",
-                       data={"sessionId": "ATUid_1", "serviceCode": SERVICE, "phoneNumber": "+255712000001",
-                             "text": ""})
+    r = post_ussd(at_client, "ATUid_1", "+255712000001", "")
     assert r.status_code == 200 and r.text.startswith("CON ")
     assert len(where) >= 2 and set(where) == {backend == "sqlite"}  # USSD answers through receive() too
+
+
+@pytest.mark.parametrize("text", ["/help", "msaada", "AIDE", "እርዳታ"])
+def test_telegram_runs_where_twilio_does(settings, db, fake_telegram, cluster, backend, where, text):
+    tg = with_settings(settings, telegram_bot_token="123:TEST", telegram_webhook_secret="s3cret",
+                       telegram_api_base=fake_telegram.url)
+    with TestClient(create_app(tg, db)) as client:
+        r = client.post("/webhooks/telegram", json=text_update(7001, text),
+                        headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+    assert r.status_code == 200
+    assert where == [backend == "sqlite"]
