@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import ipaddress
@@ -39,6 +40,79 @@ USSD_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host")
 
 
+class _GroupCommit:
+    """Group commit on SQLite: the messages whose webhooks reach the engine in one turn of the event loop are
+    taken into one transaction (bot.engine.Batch) and committed together once the loop has run what was
+    ready, so no message waits for a timer: alone, a message commits as soon as it is taken; under load,
+    each COMMIT serves the requests that arrived meanwhile (at most MAX). Every request is answered only
+    after the COMMIT that holds its message. Runs on the loop's thread only (see in_engine)."""
+
+    MAX = 32
+
+    def __init__(self, db: Engine):
+        self.db = db
+        self.batch: bot_engine.Batch | None = None
+        self.waiting: list[tuple[int, asyncio.Future]] = []
+
+    async def receive(self, settings: Settings, inbound: bot_engine.Inbound, **options) -> bot_engine.Outcome:
+        loop = asyncio.get_running_loop()
+        if self.batch is None:
+            self.batch = bot_engine.Batch(self.db)
+            loop.call_soon(self.flush, self.batch)
+        index = self.batch.take(settings, inbound, **options)
+        answer = loop.create_future()
+        self.waiting.append((index, answer))
+        if len(self.waiting) >= self.MAX:
+            self.flush()
+        result = await answer
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def flush(self, batch: bot_engine.Batch | None = None) -> None:
+        """Commit the open batch (only `batch`, when given: a later one waits for its own turn)."""
+        if self.batch is None or (batch is not None and batch is not self.batch):
+            return
+        batch, waiting = self.batch, self.waiting
+        self.batch, self.waiting = None, []
+        try:
+            results = batch.commit()
+        except Exception as exc:  # never leave a request waiting (Batch.commit itself takes failures alone)
+            log.exception("a batch of messages could not be committed")
+            results = [exc] * len(batch.results)
+        for index, answer in waiting:
+            if not answer.done():  # a request cancelled meanwhile (its client left): its message stays taken
+                answer.set_result(results[index])
+
+
+class EngineWork:
+    """Where a webhook's database work runs. On SQLite on the event loop's own thread: its writes take turns
+    at one writer anyway, and from a worker thread it traded the GIL with the loop at every SQLite call
+    (about 20 context switches a message under 8 connections, a fifth of the CPU, and p99 doubled:
+    README, Performance); messages go through group commit (_GroupCommit). On PostgreSQL in a worker
+    thread, the loop free while the server works. The pages (dashboard, simulator reads, healthz) keep
+    their worker threads."""
+
+    def __init__(self, db: Engine):
+        self.db = db
+        self.batches = _GroupCommit(db) if db.dialect.name == "sqlite" else None
+
+    async def run(self, work, *args, **kwargs):
+        """Any other engine work (a status callback, a USSD screen). On SQLite the open batch is committed
+        first: this thread holds the writer for it, and work on another connection would wait for that lock."""
+        if self.batches is not None:
+            self.batches.flush()
+            return work(*args, **kwargs)
+        return await run_in_threadpool(work, *args, **kwargs)
+
+    async def receive(self, settings: Settings, inbound: bot_engine.Inbound, **options) -> bot_engine.Outcome:
+        """One message (bot.engine.receive's options): in the loop's open batch on SQLite, alone in a worker
+        thread on PostgreSQL."""
+        if self.batches is not None:
+            return await self.batches.receive(settings, inbound, **options)
+        return await run_in_threadpool(bot_engine.receive, self.db, settings, inbound, **options)
+
+
 def create_app(settings: Settings, db: Engine | None = None, workers=None) -> Starlette:
     """`workers` (a callable returning a stop function) starts the dispatcher and scheduler with the app."""
     db = db or make_engine(settings.database_url)
@@ -53,17 +127,11 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             if stop:  # joins worker threads and closes transports: not on the event loop
                 await run_in_threadpool(stop)
 
-    inline = db.dialect.name == "sqlite"
+    engine_work = EngineWork(db)
+    in_engine = engine_work.run
 
-    async def in_engine(work, *args, **kwargs):
-        """A webhook's database work. On SQLite it runs on the event loop's own thread: its writes take turns
-        at one writer anyway, and from a worker thread it traded the GIL with the loop at every SQLite call
-        (about 20 context switches a message under 8 connections, a fifth of the CPU, and p99 doubled:
-        README, Performance). On PostgreSQL it runs in a worker thread, the loop free while the server
-        works. The pages (dashboard, simulator reads, healthz) keep their worker threads."""
-        if inline:
-            return work(*args, **kwargs)
-        return await run_in_threadpool(work, *args, **kwargs)
+    async def take(inbound: bot_engine.Inbound, reply_status: str) -> bot_engine.Outcome:
+        return await engine_work.receive(settings, inbound, reply_status=reply_status, glossary=glossary)
 
     def wake_dispatcher(request: Request) -> None:
         dispatcher = request.app.state.dispatcher
@@ -92,8 +160,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         inbound = twilio_sms.inbound_from_form(form, settings)
         if inbound is None:
             return Response("missing From or MessageSid", status_code=400)
-        outcome = await in_engine(bot_engine.receive, db, settings, inbound, reply_status="sent",
-                                  glossary=glossary)
+        outcome = await take(inbound, "sent")
         wake_dispatcher(request)
         return Response(twilio_sms.twiml([r.text for r in outcome.replies]), media_type="application/xml")
 
@@ -137,7 +204,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
         inbound = africastalking.inbound_from_form(form, settings)
         if inbound is None:
             return Response("missing from or id", status_code=400)
-        await in_engine(bot_engine.receive, db, settings, inbound, reply_status="queued", glossary=glossary)
+        await take(inbound, "queued")
         wake_dispatcher(request)
         return Response(status_code=200)
 
@@ -194,7 +261,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             return Response("malformed JSON", status_code=400)
         inbound = telegram.inbound_from_update(data)
         if inbound is not None:
-            await in_engine(bot_engine.receive, db, settings, inbound, glossary=glossary)
+            await take(inbound, "queued")
             wake_dispatcher(request)
         return JSONResponse(telegram.webhook_answer(data))
 
@@ -232,8 +299,7 @@ def create_app(settings: Settings, db: Engine | None = None, workers=None) -> St
             return JSONResponse({"error": "from must be a valid phone number"}, status_code=400)
         inbound = bot_engine.Inbound(channel="sms", address=phone, text=body[:64 * 1024],
                                      provider_id=simulator.provider_id(), provider="simulator")
-        outcome = await in_engine(bot_engine.receive, db, settings, inbound, reply_status="sent",
-                                  glossary=glossary)
+        outcome = await take(inbound, "sent")
         return JSONResponse({"replies": [r.text for r in outcome.replies], "from": phone})
 
     async def simulate_ussd(request: Request) -> Response:

@@ -69,14 +69,103 @@ def receive(db: Engine, settings: Settings, inbound: Inbound, *, now: datetime |
     again, recorded with an apology as its reply and the handler not run (rare, so no savepoint is paid
     for on every message; on PostgreSQL a failed statement leaves nothing to roll back to anyway).
     """
-    now = now or utcnow()
-    text = clean_text(inbound.text)
-    inbound = replace(inbound, address=clean_text(inbound.address)[:64],
-                      provider_id=clean_text(inbound.provider_id)[:64])
-    try:
-        return _receive(db, settings, inbound, text, now, reply_status, glossary, route)
-    except _HandlerFailed as failure:
-        return _receive(db, settings, inbound, text, now, reply_status, glossary, route, failed=failure.command)
+    return _alone(db, _Taking(settings, *_cleaned(inbound), now or utcnow(), reply_status, glossary, route))
+
+
+def _cleaned(inbound: Inbound) -> tuple[Inbound, str]:
+    return (replace(inbound, address=clean_text(inbound.address)[:64], provider_id=clean_text(inbound.provider_id)[:64]),
+            clean_text(inbound.text))
+
+
+@dataclass(frozen=True)
+class _Taking:
+    """What taking one message needs, kept so that a batch can take it again on its own."""
+    settings: Settings
+    inbound: Inbound
+    text: str
+    now: datetime
+    reply_status: str
+    glossary: GlossaryIndex | None
+    route: Callable[[Ctx], None] | None
+
+
+def _alone(db: Engine, taking: _Taking, failed: str | None = None) -> Outcome:
+    """A message in a transaction of its own; a handler that fails is rolled back and the message taken again."""
+    if failed is None:
+        try:
+            with session_scope(db) as session:
+                return _take(session, taking)
+        except _HandlerFailed as failure:
+            failed = failure.command
+    with session_scope(db) as session:
+        return _take(session, taking, failed=failed)
+
+
+class Batch:
+    """Messages taken in one transaction and committed together: group commit, for a webhook under load on
+    SQLite, where every write takes its turn at one writer anyway and a COMMIT (WAL frames for every B-tree
+    page touched, the checkpoints they bring) costs as much as a handler. Each message's changes are
+    flushed as it is taken; its outcome holds only once `commit()` has run, and nobody is answered before.
+
+    A message that needs a transaction of its own (a handler failed, a delivery already seen, any error)
+    ends the batch: the transaction is rolled back and every message in it taken again alone, exactly as
+    receive() takes one (nothing was committed or answered yet); the next message opens a new batch.
+    Results are Outcomes, or the exception a message raised when taken alone."""
+
+    def __init__(self, db: Engine):
+        self.db = db
+        self.results: list[Outcome | Exception] = []
+        self._session: Session | None = None
+        self._open: list[tuple[int, _Taking]] = []  # taken in the open transaction: (index, taking)
+
+    def take(self, settings: Settings, inbound: Inbound, *, now: datetime | None = None,
+             reply_status: str = "queued", glossary: GlossaryIndex | None = None) -> int:
+        """Take a message into the batch (what receive() takes); its index in `results`."""
+        taking = _Taking(settings, *_cleaned(inbound), now or utcnow(), reply_status, glossary, None)
+        index = len(self.results)
+        self.results.append(None)
+        if self._session is None:
+            self._session = Session(self.db, expire_on_commit=False)
+        try:
+            self.results[index] = _take(self._session, taking, batched=True)
+            self._session.flush()
+        except Exception as exc:
+            self._redo_alone()
+            self.results[index] = self._one(taking, exc.command if isinstance(exc, _HandlerFailed) else None)
+        else:
+            self._open.append((index, taking))
+        return index
+
+    def commit(self) -> list[Outcome | Exception]:
+        """COMMIT what is open (taken again alone if the COMMIT fails) and return every message's result."""
+        if self._session is not None:
+            try:
+                self._session.commit()
+            except Exception:
+                log.exception("a batch of %d messages failed to commit: taking them one by one", len(self._open))
+                self._redo_alone()
+            else:
+                self._session.close()
+                self._session, self._open = None, []
+        return self.results
+
+    def _redo_alone(self) -> None:
+        session, taken = self._session, self._open
+        self._session, self._open = None, []
+        try:
+            session.rollback()
+        except Exception:
+            log.exception("rolling a batch back failed: its connection is dropped")
+        finally:
+            session.close()
+        for index, taking in taken:
+            self.results[index] = self._one(taking)
+
+    def _one(self, taking: _Taking, failed: str | None = None) -> Outcome | Exception:
+        try:
+            return _alone(self.db, taking, failed)
+        except Exception as exc:
+            return exc
 
 
 class _HandlerFailed(Exception):
@@ -87,60 +176,66 @@ class _HandlerFailed(Exception):
         self.command = command
 
 
-def _receive(db: Engine, settings: Settings, inbound: Inbound, text: str, now: datetime, reply_status: str,
-             glossary: GlossaryIndex | None, route: Callable[[Ctx], None] | None,
-             failed: str | None = None) -> Outcome:
-    """One attempt at receive(); `failed`: the command whose handler failed in the attempt before."""
-    with session_scope(db) as session:
-        claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
-        identity, member, cluster, conversation, earlier = _load(session, inbound, now)
-        guess = _likely_command(text, conversation, route)  # written with the row: no UPDATE when it holds
-        inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
-                                address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
-                                text=text, command=guess, received_at=now)
-        if inbound_id is None:
-            session.rollback()  # a delivery already seen changes nothing, not even a first-contact identity
-            earlier = find_inbound(session, inbound.channel, inbound.provider_id)
-            return Outcome(replies=replies_to(session, earlier.id), duplicate=True, inbound_id=earlier.id)
-        if identity.opted_out and route is None:
-            # writing again lifts a carrier opt-out or a block; a USSD dial (route given) says nothing
-            # about the SMS the carrier blocked
-            identity.opted_out = False
-            identity.opt_out_reason = ""
-        if identity.last_seen_at is None or identity.last_seen_at < now - LAST_SEEN_STEP:
-            # which address a member last wrote from: a minute is precise enough. One Core UPDATE, the
-            # object told it is stored (an ORM flush of the identity cost more than the rest of a BAL)
-            session.connection().execute(_SEEN, {"row_id": identity.id, "seen": now})
-            set_committed_value(identity, "last_seen_at", now)
-        ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
-                  lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
-                  conversation=conversation, table=TABLE, glossary=glossary or GlossaryIndex())
-        # a menu channel (route given) paces itself: one screen per answer, sessions timed by the gateway
-        if failed is not None:
-            ctx.command = failed
-            ctx.conversation = None
-            ctx.reply("Sorry, something went wrong. Please try again later.")
-        elif route is None and _flooded(settings, earlier + 1, member):  # + 1: this message
-            ctx.command = "FLOOD"
-            if earlier == settings.flood_limit:  # the first message past the limit: say it once
-                ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
-        else:
-            _handle(ctx, inbound, route)
-        if ctx.command[:40] != guess:
-            session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
-        rows = [outbox.compose(session, identity, r.text, buttons=r.buttons, inbound_id=inbound_id,
-                               cluster_id=ctx.cluster.id if ctx.cluster else None, status=reply_status,
-                               member_id=identity.member_id, provider=inbound.provider,
-                               link_id=inbound.link_id[:100])
-                for r in ctx.replies]
-        for row in rows:
-            if reply_status == "sent":
-                row.sent_at = now
-        outbox.insert(session, rows)
-        log.info("inbound %s from %s -> %s (%d replies)", inbound.channel, mask(inbound.address),
-                 ctx.command or "-", len(rows))
-        return Outcome(replies=rows, inbound_id=inbound_id,
-                       conversation=ctx.conversation.flow if ctx.conversation is not None else "")
+class _OwnTransaction(Exception):
+    """A batched message that must be taken in a transaction of its own (a delivery already seen)."""
+
+
+def _take(session: Session, taking: _Taking, failed: str | None = None, batched: bool = False) -> Outcome:
+    """Take one message in `session`'s transaction; `failed`: the command whose handler failed in the
+    attempt before. The caller commits."""
+    settings, inbound, text, now = taking.settings, taking.inbound, taking.text, taking.now
+    reply_status, glossary, route = taking.reply_status, taking.glossary, taking.route
+    claim_writer(session)  # every message writes (its inbound row first): queue before reading its sender
+    identity, member, cluster, conversation, earlier = _load(session, inbound, now)
+    guess = _likely_command(text, conversation, route)  # written with the row: no UPDATE when it holds
+    inbound_id = insert_new(session, InboundMessage, channel=inbound.channel, provider_id=inbound.provider_id,
+                            address=inbound.address, identity_id=identity.id, member_id=identity.member_id,
+                            text=text, command=guess, received_at=now)
+    if inbound_id is None:
+        if batched:
+            raise _OwnTransaction()
+        session.rollback()  # a delivery already seen changes nothing, not even a first-contact identity
+        earlier = find_inbound(session, inbound.channel, inbound.provider_id)
+        return Outcome(replies=replies_to(session, earlier.id), duplicate=True, inbound_id=earlier.id)
+    if identity.opted_out and route is None:
+        # writing again lifts a carrier opt-out or a block; a USSD dial (route given) says nothing
+        # about the SMS the carrier blocked
+        identity.opted_out = False
+        identity.opt_out_reason = ""
+    if identity.last_seen_at is None or identity.last_seen_at < now - LAST_SEEN_STEP:
+        # which address a member last wrote from: a minute is precise enough. One Core UPDATE, the
+        # object told it is stored (an ORM flush of the identity cost more than the rest of a BAL)
+        session.connection().execute(_SEEN, {"row_id": identity.id, "seen": now})
+        set_committed_value(identity, "last_seen_at", now)
+    ctx = Ctx(session=session, settings=settings, identity=identity, member=member, cluster=cluster,
+              lang=_language(member, identity, text, settings), text=text, channel=inbound.channel, now=now,
+              conversation=conversation, table=TABLE, glossary=glossary or GlossaryIndex())
+    # a menu channel (route given) paces itself: one screen per answer, sessions timed by the gateway
+    if failed is not None:
+        ctx.command = failed
+        ctx.conversation = None
+        ctx.reply("Sorry, something went wrong. Please try again later.")
+    elif route is None and _flooded(settings, earlier + 1, member):  # + 1: this message
+        ctx.command = "FLOOD"
+        if earlier == settings.flood_limit:  # the first message past the limit: say it once
+            ctx.reply("You are sending too many messages. Please wait a minute, then try again.")
+    else:
+        _handle(ctx, inbound, route)
+    if ctx.command[:40] != guess:
+        session.connection().execute(_SET_COMMAND, {"row_id": inbound_id, "new_command": ctx.command[:40]})
+    rows = [outbox.compose(session, identity, r.text, buttons=r.buttons, inbound_id=inbound_id,
+                           cluster_id=ctx.cluster.id if ctx.cluster else None, status=reply_status,
+                           member_id=identity.member_id, provider=inbound.provider,
+                           link_id=inbound.link_id[:100])
+            for r in ctx.replies]
+    for row in rows:
+        if reply_status == "sent":
+            row.sent_at = now
+    outbox.insert(session, rows)
+    log.info("inbound %s from %s -> %s (%d replies)", inbound.channel, mask(inbound.address),
+             ctx.command or "-", len(rows))
+    return Outcome(replies=rows, inbound_id=inbound_id,
+                   conversation=ctx.conversation.flow if ctx.conversation is not None else "")
 
 
 # Built once: constructing a statement costs more Python than the SQLite query it runs.

@@ -30,9 +30,10 @@ def _on_loop() -> bool:
 
 @pytest.fixture
 def where(monkeypatch):
-    """Each engine call's thread: True when it ran on the event loop."""
+    """Each engine call's thread: True when it ran on the event loop. `_take` is where every message is
+    taken, alone (receive) or in a batch (group commit)."""
     seen: list[bool] = []
-    for module, name in ((bot_engine, "receive"), (ussd, "respond")):
+    for module, name in ((bot_engine, "_take"), (ussd, "respond")):
         real = getattr(module, name)
 
         def spy(*args, _real=real, **kwargs):
