@@ -45,7 +45,7 @@ class _GroupCommit:
     taken into one transaction (bot.engine.Batch) and committed together once the loop has run what was
     ready, so no message waits for a timer: alone, a message commits as soon as it is taken; under load,
     each COMMIT serves the requests that arrived meanwhile (at most MAX). Every request is answered only
-    after the COMMIT that holds its message. Runs on the loop's thread only (see in_engine)."""
+    after the COMMIT that holds its message. Runs on the loop's thread only (see EngineWork)."""
 
     MAX = 32
 
