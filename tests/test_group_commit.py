@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from bot.app import EngineWork, create_app
 from bot.engine import Batch, Inbound, receive
@@ -22,15 +22,10 @@ from storage.members import Identity
 from storage.messages import InboundMessage, OutboundMessage, mark_status
 from storage.savings import Request
 from tests.conftest import next_sid, sign, speaker, twiml_texts, with_settings
-from tests.test_handler_failures import apology, failing_after
+from tests.test_handler_failures import apology, count, failing_after
 
 SENDERS = [("+255713500001", "en", "BAL"), ("+255713500002", "sw", "salio"), ("+255713500003", "fr", "AIDE"),
            ("+255713500004", "am", "እርዳታ"), ("+255713500005", "en", "HELP")]
-
-
-def count(db, model, *where) -> int:
-    with session_scope(db) as s:
-        return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
 @pytest.fixture
